@@ -1,0 +1,516 @@
+"""Encoding the finished video: H.264 + AAC in MP4, or VP9 + Opus in WebM.
+
+Frames arrive one at a time from the renderer and go straight into the encoder, so memory does
+not grow with the video's length. The file appears under its real name only when it is
+complete: it is written to a hidden temporary file beside it and renamed into place, so a
+crash, a full disk or Ctrl-C never leaves a half-written video for a browser or script to
+pick up.
+
+Sizes: H.264 and VP9 in 4:2:0 need even dimensions, so an odd last row or column is cropped
+(one pixel at the edge of a portrait is invisible; refusing the render would not be).
+
+Durations: with audio, the video has exactly ``round(audio seconds × fps)`` frames, so the
+two tracks end within half a frame of each other. Missing frames at the end repeat the last
+one; extra frames are not read (the generator is closed).
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import os
+import queue
+import secrets
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import TypeVar
+
+import av
+import numpy as np
+from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
+
+from avatarlab.errors import InputError, OutputError
+
+FORMATS = ("mp4", "webm")
+X264_PRESETS = (
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+)
+GOP_SECONDS = 2.0
+"""A keyframe every 2 s: seeking in a browser lands at most 2 s early, at a small size cost."""
+
+T = TypeVar("T")
+
+# libvpx-vp9 has no presets; these (deadline, cpu-used) pairs give roughly the same
+# speed ladder. VP9's CRF scale is 0-63, about 1.6× x264's for a similar look.
+_VP9_SPEED = {
+    "ultrafast": ("realtime", 8), "superfast": ("realtime", 8), "veryfast": ("realtime", 7),
+    "faster": ("good", 5), "fast": ("good", 4), "medium": ("good", 3),
+    "slow": ("good", 2), "slower": ("good", 1), "veryslow": ("good", 0),
+}
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What was written."""
+
+    path: Path
+    width: int
+    height: int
+    fps: float
+    n_frames: int
+    duration: float
+    """Video duration: ``n_frames / fps``."""
+    audio_duration: float | None
+    """Length of the audio given, in seconds; None for a silent video."""
+    format: str
+
+
+@dataclass(frozen=True)
+class _Recipe:
+    """Codecs and their settings for one container format."""
+
+    format: str
+    video_codec: str
+    video_options: tuple[tuple[str, str], ...]
+    audio_codec: str
+    audio_bit_rate: int
+    container_options: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One write_video call, checked."""
+
+    path: Path
+    recipe: _Recipe
+    fps: float
+    samples: np.ndarray | None
+    sample_rate: int
+    n_frames: int | None
+    """Frames to write; None: all that the iterator yields."""
+    progress: Callable[[int], None] | None
+
+
+def write_video(
+    path: str | os.PathLike[str],
+    frames: Iterable[np.ndarray],
+    *,
+    fps: float,
+    audio: np.ndarray | None,
+    sample_rate: int,
+    format: str | None = None,
+    n_frames: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    preset: str = "veryfast",
+    crf: int = 20,
+) -> VideoInfo:
+    """Encode ``frames`` (H×W×3 uint8 RGB, read lazily) and ``audio`` into ``path``.
+
+    ``format`` is 'mp4' or 'webm' (None: from the suffix). With audio, the frame count follows
+    the audio (see the module notes) and ``n_frames``, if given, must agree with it within one
+    frame; without audio, ``n_frames`` (if given) pads or trims the frames to that count.
+    ``progress(frames_done)`` is called after each frame. ``preset`` and ``crf`` are x264's
+    (mapped to the nearest VP9 settings for WebM). Exceptions from ``frames`` or ``progress``
+    propagate unchanged, after the temporary file is removed.
+    """
+    path = Path(path)
+    recipe = _recipe(resolve_format(path, format), preset, crf)
+    fps = _check_fps(fps)
+    samples = _check_audio(audio, sample_rate)
+    job = _Job(
+        path=path, recipe=recipe, fps=fps, samples=samples, sample_rate=sample_rate,
+        n_frames=_target_frames(samples, sample_rate, fps, n_frames), progress=progress,
+    )
+    _check_folder(path)
+    source = iter(frames)
+    try:
+        width, height, written = _write_atomically(job, source)
+    finally:
+        _close(source)
+    return VideoInfo(
+        path=path, width=width, height=height, fps=fps, n_frames=written,
+        duration=written / fps,
+        audio_duration=None if samples is None else len(samples) / sample_rate,
+        format=recipe.format,
+    )
+
+
+def resolve_format(path: str | os.PathLike[str], format: str | None = None) -> str:
+    """The container format: ``format`` if given, else the file's suffix."""
+    suffix = Path(path).suffix
+    name = (format or suffix.lstrip(".")).lower()
+    if name not in FORMATS:
+        given = repr(format) if format else f"{suffix or 'without suffix'} ({path})"
+        raise InputError(
+            f"unsupported video format {given}: use one of {', '.join(FORMATS)}, e.g. out.mp4"
+        )
+    return name
+
+
+def _recipe(fmt: str, preset: str, crf: int) -> _Recipe:
+    if preset not in X264_PRESETS:
+        raise InputError(f"unknown preset {preset!r}: use one of {', '.join(X264_PRESETS)}")
+    if not 0 <= crf <= 51:
+        raise InputError(f"crf must be between 0 (lossless) and 51 (worst), not {crf}")
+    if fmt == "mp4":
+        return _Recipe(
+            format="mp4", video_codec="libx264",
+            video_options=(("preset", preset), ("crf", str(crf))),
+            audio_codec="aac", audio_bit_rate=96_000,
+            # moov atom first, so a browser can start playing while downloading.
+            container_options=(("movflags", "+faststart"),),
+        )
+    deadline, cpu_used = _VP9_SPEED[preset]
+    return _Recipe(
+        format="webm", video_codec="libvpx-vp9",
+        video_options=(
+            ("deadline", deadline), ("cpu-used", str(cpu_used)), ("row-mt", "1"),
+            ("crf", str(min(63, round(crf * 1.6)))), ("b", "0"),
+        ),
+        audio_codec="libopus", audio_bit_rate=64_000, container_options=(),
+    )
+
+
+def _check_fps(fps: float) -> float:
+    try:
+        value = float(fps)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not 1 <= value <= 240:  # also refuses NaN
+        raise InputError(f"fps must be between 1 and 240, not {fps!r}")
+    return value
+
+
+def _check_audio(audio: np.ndarray | None, sample_rate: int) -> np.ndarray | None:
+    """Mono float32 in [-1, 1], or None."""
+    if audio is None:
+        return None
+    if not isinstance(sample_rate, (int, np.integer)) or not 1000 <= sample_rate <= 384_000:
+        raise InputError(f"sample rate must be between 1000 and 384000 Hz, not {sample_rate!r}")
+    samples = np.asarray(audio)
+    if samples.ndim == 2 and 1 in samples.shape:
+        samples = samples.reshape(-1)
+    if samples.ndim != 1 or samples.size == 0:
+        raise InputError(f"audio must be a non-empty mono sample array, not shape {samples.shape}")
+    return np.clip(samples.astype(np.float32, copy=False), -1.0, 1.0)
+
+
+def _target_frames(
+    samples: np.ndarray | None, sample_rate: int, fps: float, n_frames: int | None
+) -> int | None:
+    """How many frames to write (None: as many as ``frames`` yields)."""
+    if n_frames is not None and n_frames < 1:
+        raise InputError(f"n_frames must be at least 1, not {n_frames}")
+    if samples is None:
+        return n_frames
+    target = max(1, round(len(samples) / sample_rate * fps))
+    if n_frames is not None and abs(n_frames - target) > 1:
+        raise InputError(
+            f"{n_frames} frames at {fps:g} fps do not match {len(samples) / sample_rate:.2f} s "
+            f"of audio ({target} frames)"
+        )
+    return target
+
+
+def _check_folder(path: Path) -> None:
+    """Fail early, with a message that names the problem, before any rendering work."""
+    folder = path.parent
+    if path.is_dir():
+        raise OutputError(f"cannot write {path}: it is a folder")
+    if not folder.exists():
+        raise OutputError(f"cannot write {path}: folder {folder} does not exist")
+    if not folder.is_dir():
+        raise OutputError(f"cannot write {path}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write {path}: folder {folder} is not writable")
+
+
+def _reserve_temp(path: Path) -> Path:
+    """Create a hidden, unique file beside ``path`` with the same suffix.
+
+    Opened with O_EXCL (no clash with a concurrent render) and the default permissions, so the
+    renamed file is readable like any other new file (mkstemp's would be owner-only).
+    """
+    tmp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.part{path.suffix}")
+    with _output_errors(path):
+        with open(tmp, "xb"):
+            pass
+    return tmp
+
+
+@contextmanager
+def _output_errors(path: Path) -> Iterator[None]:
+    """Turn OS and FFmpeg write failures into an OutputError naming ``path``."""
+    try:
+        yield
+    except OSError as exc:  # av's errno-carrying errors subclass OSError too
+        if exc.errno == errno.ENOSPC:
+            raise OutputError(f"disk full: cannot write {path}") from exc
+        reason = exc.strerror or str(exc)
+        raise OutputError(f"cannot write {path}: {reason}") from exc
+    except av.FFmpegError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _close(frames: Iterator[np.ndarray]) -> None:
+    """Close a generator we stopped reading, so its resources (and threads) are freed."""
+    close = getattr(frames, "close", None)
+    if callable(close):
+        close()
+
+
+def _write_atomically(job: _Job, frames: Iterator[np.ndarray]) -> tuple[int, int, int]:
+    """Encode into a hidden temporary file and rename it into place; on any failure
+    (Ctrl-C included) remove it, so the folder is as it was."""
+    tmp = _reserve_temp(job.path)
+    try:
+        result = _encode(job, tmp, frames)
+        with _output_errors(job.path):
+            os.replace(tmp, job.path)
+    except BaseException:
+        with suppress(OSError):
+            tmp.unlink()
+        raise
+    return result
+
+
+def _encode(job: _Job, tmp: Path, frames: Iterator[np.ndarray]) -> tuple[int, int, int]:
+    """Encode into ``tmp``; returns (width, height, frames written)."""
+    first = _first_frame(frames)
+    height, width = first.shape[0] & ~1, first.shape[1] & ~1
+    options = dict(job.recipe.container_options)
+    with _output_errors(job.path):
+        container = av.open(str(tmp), "w", format=job.recipe.format, container_options=options)
+    try:
+        with _output_errors(job.path):
+            video = _VideoTrack(container, job.recipe, job.fps, width, height)
+            audio = None
+            if job.samples is not None:
+                audio = _AudioTrack(container, job.recipe, job.samples, job.sample_rate)
+            container.start_encoding()
+        written = 0
+        for frame in _frames_to_write(first, frames, job.n_frames):
+            with _output_errors(job.path):
+                video.add(frame)
+                if audio is not None:
+                    audio.feed_until((written + 1) / job.fps)
+            written += 1
+            if job.progress is not None:
+                job.progress(written)
+        with _output_errors(job.path):
+            video.finish()
+            if audio is not None:
+                audio.finish()
+            container.close()
+    except BaseException:
+        with suppress(Exception):
+            container.close()
+        raise
+    return width, height, written
+
+
+def _first_frame(frames: Iterator[np.ndarray]) -> np.ndarray:
+    first = next(frames, None)
+    if first is None:
+        raise InputError("no frames to encode")
+    _check_frame(first, 0)
+    if first.shape[0] < 2 or first.shape[1] < 2:
+        size = f"{first.shape[1]}×{first.shape[0]}"
+        raise InputError(f"frames must be at least 2×2 pixels, not {size}")
+    return first
+
+
+def _check_frame(frame: np.ndarray, index: int, shape: tuple[int, ...] | None = None) -> None:
+    if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.ndim != 3:
+        kind = getattr(frame, "dtype", type(frame).__name__)
+        raise InputError(f"frame {index} must be an H×W×3 uint8 RGB array, not {kind}")
+    if frame.shape[2] != 3 or (shape is not None and frame.shape != shape):
+        expected = shape or "H×W×3"
+        raise InputError(f"frame {index} has shape {frame.shape}, expected {expected}")
+
+
+def _frames_to_write(
+    first: np.ndarray, rest: Iterator[np.ndarray], target: int | None
+) -> Iterator[np.ndarray]:
+    """``first`` then ``rest``, trimmed to ``target`` or padded with the last frame."""
+    last = first
+    count = 1
+    yield first
+    while target is None or count < target:
+        frame = next(rest, None)
+        if frame is None:
+            break
+        _check_frame(frame, count, first.shape)
+        last = frame
+        count += 1
+        yield frame
+    while target is not None and count < target:
+        count += 1
+        yield last
+
+
+class _VideoTrack:
+    """The video stream: RGB frames in, encoded packets muxed."""
+
+    def __init__(self, container, recipe: _Recipe, fps: float, width: int, height: int):
+        rate = Fraction(fps).limit_denominator(1001)
+        stream = container.add_stream(recipe.video_codec, rate=rate)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        ctx = stream.codec_context
+        ctx.time_base = 1 / rate
+        ctx.gop_size = max(1, round(GOP_SECONDS * fps))
+        ctx.thread_count = 0  # as many as the CPU has
+        ctx.thread_type = "FRAME" if recipe.video_codec == "libx264" else "AUTO"
+        # sRGB input: tag BT.709 so players convert back with the matrix we used.
+        ctx.colorspace = ctx.color_primaries = ctx.color_trc = 1  # BT.709
+        ctx.color_range = 1  # limited ("TV") range, what every player expects
+        stream.options = dict(recipe.video_options)
+        self._container, self._stream = container, stream
+        self._width, self._height = width, height
+        self._reformatter = VideoReformatter()  # one swscale context, reused for every frame
+        self._pts = 0
+
+    def add(self, rgb: np.ndarray) -> None:
+        if rgb.shape[0] != self._height or rgb.shape[1] != self._width:
+            rgb = rgb[: self._height, : self._width]
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame = self._reformatter.reformat(
+            frame, format="yuv420p", dst_colorspace=Colorspace.ITU709,
+            dst_color_range=ColorRange.MPEG, threads=1,
+        )
+        frame.pts = self._pts
+        self._pts += 1
+        self._container.mux(self._stream.encode(frame))
+
+    def finish(self) -> None:
+        self._container.mux(self._stream.encode(None))
+
+
+class _AudioTrack:
+    """The audio stream, fed in step with the video so the file is interleaved.
+
+    Interleaving matters for progressive playback: a browser reading the MP4 front to back
+    gets sound and picture together instead of all the audio first.
+    """
+
+    def __init__(self, container, recipe: _Recipe, samples: np.ndarray, sample_rate: int):
+        # AAC takes the common rates as they are; Opus is always 48 kHz inside.
+        native = recipe.format == "mp4" and sample_rate in av.Codec("aac", "w").audio_rates
+        rate = sample_rate if native else 48_000
+        stream = container.add_stream(recipe.audio_codec, rate=rate)
+        stream.layout = "mono"
+        stream.bit_rate = recipe.audio_bit_rate
+        self._container, self._stream = container, stream
+        self._samples, self._rate_in = samples, sample_rate
+        self._resampler: av.AudioResampler | None = None
+        self._fed = 0  # input samples consumed
+        self._pts = 0  # output samples encoded
+
+    def feed_until(self, seconds: float) -> None:
+        end = len(self._samples)
+        if seconds * self._rate_in < end:
+            end = round(seconds * self._rate_in)
+        if end > self._fed:
+            self._push(self._samples[self._fed : end])
+            self._fed = end
+
+    def finish(self) -> None:
+        self.feed_until(math.inf)
+        self._encode(self._resampler_for().resample(None))
+        self._container.mux(self._stream.encode(None))
+
+    def _push(self, chunk: np.ndarray) -> None:
+        frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="flt", layout="mono")
+        frame.sample_rate = self._rate_in
+        frame.pts = None
+        self._encode(self._resampler_for().resample(frame))
+
+    def _resampler_for(self) -> av.AudioResampler:
+        """Created once the codec is open, when its frame size is known."""
+        if self._resampler is None:
+            ctx = self._stream.codec_context
+            self._resampler = av.AudioResampler(
+                format=ctx.format, layout="mono", rate=ctx.sample_rate,
+                frame_size=ctx.frame_size or None,
+            )
+        return self._resampler
+
+    def _encode(self, frames: list[av.AudioFrame]) -> None:
+        for frame in frames:
+            frame.pts = self._pts
+            frame.time_base = Fraction(1, self._stream.codec_context.sample_rate)
+            self._pts += frame.samples
+            self._container.mux(self._stream.encode(frame))
+
+
+_END = object()
+
+
+def prefetch(frames: Iterable[T], depth: int = 8) -> Iterator[T]:
+    """Produce ``frames`` in a background thread, up to ``depth`` items ahead of the reader.
+
+    Why: rendering (numpy, OpenCV) and encoding (swscale, x264's own threads) release the
+    GIL, so on two cores the next frames are drawn while the current ones are encoded.
+    The producer must yield a new array each time, not refill one buffer: queued frames
+    are still waiting to be read.
+
+    The thread starts at the first ``next``. An exception in the producer is raised here,
+    after the items it yielded before failing. When the reader stops early (exception,
+    ``break``, ``close``, Ctrl-C) the producer is stopped, its generator closed and the
+    thread joined, so no work continues in the background.
+    """
+    if depth < 1:
+        raise ValueError(f"depth must be at least 1, not {depth}")
+    return _consume(frames, depth)
+
+
+def _consume(frames: Iterable[T], depth: int) -> Iterator[T]:
+    items: queue.Queue[tuple[object, BaseException | None]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=_produce, args=(frames, items, stop), name="avatarlab-prefetch", daemon=True
+    )
+    thread.start()
+    try:
+        while True:
+            item, error = items.get()
+            if error is not None:
+                raise error
+            if item is _END:
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _produce(frames: Iterable[object], items: queue.Queue, stop: threading.Event) -> None:
+    try:
+        source = iter(frames)
+        try:
+            for item in source:
+                if not _put(items, (item, None), stop):
+                    return
+        finally:
+            _close(source)
+    except BaseException as exc:  # handed to the reader, who re-raises it
+        _put(items, (_END, exc), stop)
+    else:
+        _put(items, (_END, None), stop)
+
+
+def _put(
+    items: queue.Queue, item: tuple[object, BaseException | None], stop: threading.Event
+) -> bool:
+    """Put, waiting while the queue is full, unless the reader has gone; False if it has."""
+    while not stop.is_set():
+        try:
+            items.put(item, timeout=0.05)
+            return True
+        except queue.Full:
+            continue
+    return False
