@@ -32,8 +32,9 @@ class IdleOptions:
 BLINK_CLOSE, BLINK_HOLD, BLINK_OPEN = 0.07, 0.04, 0.12
 
 
-def blink_times(duration: float, pauses: tuple[float, ...], rng: np.random.Generator,
-                options: IdleOptions) -> list[float]:
+def blink_times(
+    duration: float, pauses: tuple[float, ...], rng: np.random.Generator, options: IdleOptions
+) -> list[float]:
     """Start times of blinks: a Poisson process plus some phrase ends, never too close."""
     candidates = list(pauses_to_blink(pauses, rng, options.blink_at_pause))
     rate = options.blinks_per_minute / 60.0
@@ -69,8 +70,14 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
     return x * x * (3.0 - 2.0 * x)
 
 
-def slow_noise(times: np.ndarray, rng: np.random.Generator, amplitude: float,
-               low_hz: float = 0.08, high_hz: float = 0.5, waves: int = 3) -> np.ndarray:
+def slow_noise(
+    times: np.ndarray,
+    rng: np.random.Generator,
+    amplitude: float,
+    low_hz: float = 0.08,
+    high_hz: float = 0.5,
+    waves: int = 3,
+) -> np.ndarray:
     """Smooth drift: a few sinusoids of random low frequency and phase."""
     freqs = rng.uniform(low_hz, high_hz, waves)
     phases = rng.uniform(0, 2 * np.pi, waves)
@@ -103,7 +110,9 @@ def emphasis(utterance: Utterance, times: np.ndarray, width: float = 0.18) -> np
     return np.clip(pulses.max(axis=1), 0.0, 1.0)
 
 
-def saccades(times: np.ndarray, rng: np.random.Generator, amplitude: float) -> tuple[np.ndarray, np.ndarray]:
+def saccades(
+    times: np.ndarray, rng: np.random.Generator, amplitude: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Gaze that holds still and jumps (in 40 ms) every 0.8-3 s, mostly back near centre."""
     gx, gy = np.zeros_like(times), np.zeros_like(times)
     t, x, y = 0.0, 0.0, 0.0
@@ -118,8 +127,9 @@ def saccades(times: np.ndarray, rng: np.random.Generator, amplitude: float) -> t
     return gx, gy
 
 
-def idle_track(utterance: Utterance, n_frames: int, fps: float, seed: int,
-               options: IdleOptions = IdleOptions()) -> dict[str, np.ndarray]:
+def idle_track(
+    utterance: Utterance, n_frames: int, fps: float, seed: int, options: IdleOptions = IdleOptions()
+) -> dict[str, np.ndarray]:
     """Blink, gaze, brows and head angles for each frame."""
     rng = np.random.default_rng(seed)
     times = frame_times(n_frames, fps)

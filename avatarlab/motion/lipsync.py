@@ -18,6 +18,8 @@ from ..types import Phone
 from .visemes import SHAPES, VOWEL_VISEMES, viseme_for
 
 MOUTH_FIELDS = ("mouth_open", "jaw", "width", "tuck", "tongue")
+SHORT_PAUSE = 0.25
+"""Seconds of silence it takes for the mouth to relax fully closed."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,14 @@ def mouth_track(
     return {name: values[name].astype(np.float32) for name in MOUTH_FIELDS}
 
 
+def _dominance(seg: Segment) -> float:
+    """A short silence between words is not a pause: it barely pulls the mouth shut."""
+    dominance = SHAPES[seg.viseme].dominance
+    if seg.viseme == "sil":
+        dominance *= min(1.0, (seg.end - seg.start) / SHORT_PAUSE) ** 2
+    return dominance
+
+
 def _targets(segs: list[Segment], boost: float) -> np.ndarray:
     """One row per segment: its target for each mouth field, stressed vowels opened wider."""
     rows = []
@@ -94,7 +104,7 @@ def _blend(
 ) -> dict[str, np.ndarray]:
     starts = np.array([s.start for s in segs])
     ends = np.array([s.end for s in segs])
-    weight = np.array([SHAPES[s.viseme].dominance for s in segs])
+    weight = np.array([_dominance(s) for s in segs])
     targets = _targets(segs, options.stress_boost)
     out = np.empty((len(times), len(MOUTH_FIELDS)))
     for first in range(0, len(times), chunk):
@@ -116,6 +126,9 @@ def _enforce_contacts(
         frames = _contact_frames(seg, times, fps)
         if seg.viseme == "PP":
             values["mouth_open"][frames] = 0.0
+            # Pressed lips cannot also be far dropped or pursed.
+            values["jaw"][frames] = np.minimum(values["jaw"][frames], SHAPES["PP"].jaw)
+            values["width"][frames] = np.clip(values["width"][frames], -0.2, 0.3)
         else:
             values["tuck"][frames] = 1.0
             values["mouth_open"][frames] = np.minimum(values["mouth_open"][frames], 0.1)

@@ -17,7 +17,8 @@ from .shape import FaceShape
 GAP_MAX = 0.42
 """Inner-lip gap of a fully open mouth."""
 UPPER_SHARE = 0.3
-"""Share of an opening (or closing) taken by the upper lip; the jaw-borne lower lip does the rest."""
+"""Share of an opening (or closing) taken by the upper lip; the lower lip, on the jaw, does
+the rest."""
 OUTER_UPPER_FOLLOW = 0.85
 JAW_DROP = 0.28
 SPREAD, ROUND = 0.07, 0.12
@@ -75,7 +76,9 @@ def expression(shape: FaceShape, pose: FacePose) -> np.ndarray:
     return shift
 
 
-def _follow(rest: np.ndarray, leader: np.ndarray, shift: np.ndarray, follower: np.ndarray) -> np.ndarray:
+def _follow(
+    rest: np.ndarray, leader: np.ndarray, shift: np.ndarray, follower: np.ndarray
+) -> np.ndarray:
     """Vertical shifts of ``follower`` points interpolated from ``leader`` points along x."""
     order = leader[np.argsort(rest[leader, 0])]
     return np.interp(rest[follower, 0], rest[order, 0], shift[order, 1])
@@ -127,7 +130,9 @@ def frame_geometry(shape: FaceShape, pose: FacePose) -> FrameGeometry:
     inner = np.concatenate([placed[g["upper_inner"]], placed[g["lower_inner"]][::-1]])
     upper_teeth, lower_teeth = _teeth_edges(shape, pose)
     eyelids = _eyelids(shape, placed) if pose.blink > 0.02 else ()
-    return FrameGeometry(displacement, inner, upper_teeth, lower_teeth, GAP_MAX * pose.mouth_open, eyelids)
+    return FrameGeometry(
+        displacement, inner, upper_teeth, lower_teeth, GAP_MAX * pose.mouth_open, eyelids
+    )
 
 
 def _eyelids(shape: FaceShape, placed: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
@@ -142,7 +147,9 @@ def _teeth_edges(shape: FaceShape, pose: FacePose) -> tuple[np.ndarray, np.ndarr
     """Teeth are fixed to the skull (upper) and jaw (lower), not to the lips."""
     upper_lip = shape.rest[shape.groups["upper_inner"]].copy()
     upper_edge = upper_lip.copy()
-    upper_edge[:, 1] += TEETH_SHOWN * _shape_across(shape.lips.across[shape.groups["upper_inner"]], 0.0) ** 0.3
+    upper_edge[:, 1] += (
+        TEETH_SHOWN * _shape_across(shape.lips.across[shape.groups["upper_inner"]], 0.0) ** 0.3
+    )
     lower_edge = upper_edge.copy()
     lower_edge[:, 1] += 0.02 + pose.jaw * JAW_DROP * 0.9
     edges = []

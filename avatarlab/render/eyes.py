@@ -15,7 +15,9 @@ LID_SKIN = 0.35
 """How far above the lid (face units) the stretched skin reaches."""
 
 
-def slide_lid(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, closure: float, unit: float) -> None:
+def slide_lid(
+    frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, closure: float, unit: float
+) -> None:
     """Lower one upper lid (pixel curves, left→right) by ``closure`` (0 open, 1 shut), in place."""
     height, width = frame.shape[:2]
     x0 = max(0, int(np.floor(min(upper[:, 0].min(), lower[:, 0].min()))))
@@ -33,7 +35,9 @@ def slide_lid(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, closure: 
     stretch = (lid - top) / np.maximum(new_lid - top, 1e-3)
     source_y = np.where(ys <= new_lid, top + (ys - top) * stretch, ys).astype(np.float32)
     source_x = np.broadcast_to(xs, source_y.shape).astype(np.float32)
-    frame[top:bottom, x0:x1] = cv2.remap(frame, source_x, source_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    frame[top:bottom, x0:x1] = cv2.remap(
+        frame, source_x, source_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
 
 
 def _curve_at(curve: np.ndarray, xs: np.ndarray) -> np.ndarray:

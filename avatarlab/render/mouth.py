@@ -44,10 +44,14 @@ def paint_mouth(
     canvas = _interior(geometry, colours, origin, alpha.shape, unit, tongue_tip)
     region = image[lo[1] : hi[1], lo[0] : hi[0]].astype(np.float32)
     a = alpha[..., None]
-    image[lo[1] : hi[1], lo[0] : hi[0]] = np.clip(a * canvas + (1 - a) * region, 0, 255).astype(np.uint8)
+    image[lo[1] : hi[1], lo[0] : hi[0]] = np.clip(a * canvas + (1 - a) * region, 0, 255).astype(
+        np.uint8
+    )
 
 
-def _interior_alpha(outline: np.ndarray, origin: np.ndarray, shape: tuple[int, int], unit: float) -> np.ndarray:
+def _interior_alpha(
+    outline: np.ndarray, origin: np.ndarray, shape: tuple[int, int], unit: float
+) -> np.ndarray:
     mask = np.zeros(shape, np.uint8)
     cv2.fillPoly(mask, [_fixed(outline, origin)], 255, cv2.LINE_AA, _SHIFT)
     alpha = mask.astype(np.float32) / 255.0
@@ -88,7 +92,9 @@ def _down(edge: np.ndarray) -> np.ndarray:
     return np.array([-along[1], along[0]])
 
 
-def _teeth(canvas: np.ndarray, top: np.ndarray, bottom: np.ndarray, origin: np.ndarray, colour: np.ndarray) -> None:
+def _teeth(
+    canvas: np.ndarray, top: np.ndarray, bottom: np.ndarray, origin: np.ndarray, colour: np.ndarray
+) -> None:
     """A band of teeth between two left→right curves, darker towards the corners."""
     polygon = np.concatenate([top, bottom[::-1]])
     mask = np.zeros(canvas.shape[:2], np.uint8)
@@ -110,7 +116,9 @@ def _ellipse(canvas, centre, origin, axes, edge, colour) -> None:
     angle = float(np.degrees(np.arctan2(along[1], along[0])))
     centre_fixed = tuple(int(v) for v in np.round((centre - origin) * _ONE))
     axes_fixed = tuple(max(1, int(round(a * _ONE))) for a in axes)
-    cv2.ellipse(canvas, centre_fixed, axes_fixed, angle, 0, 360, colour.tolist(), -1, cv2.LINE_AA, _SHIFT)
+    cv2.ellipse(
+        canvas, centre_fixed, axes_fixed, angle, 0, 360, colour.tolist(), -1, cv2.LINE_AA, _SHIFT
+    )
 
 
 def _shade(canvas: np.ndarray, outline: np.ndarray, origin: np.ndarray, unit: float) -> None:

@@ -36,18 +36,24 @@ class Rig:
     """The inner-lip gap the photo itself had (face units): its resting smile."""
 
 
-def _head_box(landmarks: np.ndarray, parts: FaceParts, unit: float, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+def _head_box(
+    landmarks: np.ndarray, parts: FaceParts, unit: float, shape: tuple[int, ...]
+) -> tuple[int, int, int, int]:
     oval = landmarks[list(parts.oval), :2]
     (x0, y0), (x1, y1) = oval.min(axis=0), oval.max(axis=0)
     margin = 0.9 * unit
     height, width = shape[:2]
     return (
-        max(0, int(x0 - margin)), max(0, int(y0 - 1.2 * margin)),
-        min(width, int(np.ceil(x1 + margin))), min(height, int(np.ceil(y1 + margin))),
+        max(0, int(x0 - margin)),
+        max(0, int(y0 - 1.2 * margin)),
+        min(width, int(np.ceil(x1 + margin))),
+        min(height, int(np.ceil(y1 + margin))),
     )
 
 
-def _motion_mask(landmarks: np.ndarray, parts: FaceParts, box: tuple[int, int, int, int], unit: float) -> np.ndarray:
+def _motion_mask(
+    landmarks: np.ndarray, parts: FaceParts, box: tuple[int, int, int, int], unit: float
+) -> np.ndarray:
     """1 over the face (its outline grown a little), fading smoothly to exactly 0 at the box."""
     x0, y0, x1, y1 = box
     mask = np.zeros((y1 - y0, x1 - x0), np.float32)
@@ -68,11 +74,23 @@ def _edge_ramp(n: int, ramp: int) -> np.ndarray:
     return np.clip(np.minimum(idx, n - 1 - idx) / ramp, 0.0, 1.0)
 
 
-def _sample_colours(image: np.ndarray, landmarks: np.ndarray, parts: FaceParts, rest_gap: float) -> MouthColours:
+def _sample_colours(
+    image: np.ndarray, landmarks: np.ndarray, parts: FaceParts, rest_gap: float
+) -> MouthColours:
     lips_mask = np.zeros(image.shape[:2], np.uint8)
     inner_mask = np.zeros_like(lips_mask)
-    outer = np.concatenate([landmarks[list(parts.outer_lips.upper), :2], landmarks[list(parts.outer_lips.lower[::-1]), :2]])
-    inner = np.concatenate([landmarks[list(parts.inner_lips.upper), :2], landmarks[list(parts.inner_lips.lower[::-1]), :2]])
+    outer = np.concatenate(
+        [
+            landmarks[list(parts.outer_lips.upper), :2],
+            landmarks[list(parts.outer_lips.lower[::-1]), :2],
+        ]
+    )
+    inner = np.concatenate(
+        [
+            landmarks[list(parts.inner_lips.upper), :2],
+            landmarks[list(parts.inner_lips.lower[::-1]), :2],
+        ]
+    )
     cv2.fillPoly(lips_mask, [np.round(outer).astype(np.int32)], 1)
     cv2.fillPoly(inner_mask, [np.round(inner).astype(np.int32)], 1)
     lips = np.median(image[(lips_mask > 0) & (inner_mask == 0)].reshape(-1, 3), axis=0)

@@ -61,16 +61,26 @@ def build_shape(landmarks: np.ndarray, controls: np.ndarray | None = None) -> Fa
     lips = _lip_layout(rest, controls, parts)
     groups = _groups(controls, parts)
     return FaceShape(
-        landmarks=landmarks.astype(np.float32), frame=frame, controls=controls, rest=rest,
-        lips=lips, groups=groups, lid_travel=_lid_travel(rest, controls, parts),
+        landmarks=landmarks.astype(np.float32),
+        frame=frame,
+        controls=controls,
+        rest=rest,
+        lips=lips,
+        groups=groups,
+        lid_travel=_lid_travel(rest, controls, parts),
         rest_gap=float(np.max(lips.rest_gap[groups["upper_inner"]])),
     )
 
 
 def _control_indices(parts: FaceParts, landmarks: np.ndarray, extra: int = 40) -> np.ndarray:
     groups = [
-        parts.outer_lips.all, parts.inner_lips.all, *(e.all for e in parts.eyes),
-        *parts.irises, *parts.brows, parts.oval, parts.nose,
+        parts.outer_lips.all,
+        parts.inner_lips.all,
+        *(e.all for e in parts.eyes),
+        *parts.irises,
+        *parts.brows,
+        parts.oval,
+        parts.nose,
     ]
     chosen = list(dict.fromkeys(i for g in groups for i in g))
     # Spread a few more points over cheeks and forehead so the skin between the features
@@ -79,7 +89,8 @@ def _control_indices(parts: FaceParts, landmarks: np.ndarray, extra: int = 40) -
     picked = np.asarray(chosen)
     for _ in range(extra):
         dist = np.min(
-            np.linalg.norm(landmarks[others, None, :2] - landmarks[None, picked, :2], axis=-1), axis=1
+            np.linalg.norm(landmarks[others, None, :2] - landmarks[None, picked, :2], axis=-1),
+            axis=1,
         )
         best = others[int(np.argmax(dist))]
         picked = np.append(picked, best)
@@ -98,7 +109,10 @@ def _lip_layout(rest: np.ndarray, controls: np.ndarray, parts: FaceParts) -> Lip
     rest_gap = np.zeros(len(controls), np.float32)
     upper = rest[[position[i] for i in parts.inner_lips.upper]]
     lower = rest[[position[i] for i in parts.inner_lips.lower]]
-    for mine, other, sign in ((parts.inner_lips.upper, lower, 1), (parts.inner_lips.lower, upper, -1)):
+    for mine, other, sign in (
+        (parts.inner_lips.upper, lower, 1),
+        (parts.inner_lips.lower, upper, -1),
+    ):
         order = np.argsort(other[:, 0])
         for i in mine:
             x, y = rest[position[i], :2]
@@ -135,12 +149,10 @@ def _groups(controls: np.ndarray, parts: FaceParts) -> dict[str, np.ndarray]:
 def _lid_travel(rest: np.ndarray, controls: np.ndarray, parts: FaceParts) -> np.ndarray:
     position = {int(c): i for i, c in enumerate(controls)}
     travel = np.zeros(len(controls), np.float32)
-    for eye, iris in zip(parts.eyes, parts.irises):
+    for eye, iris in zip(parts.eyes, parts.irises, strict=True):
         lower = rest[[position[i] for i in eye.lower], :2]
         order = np.argsort(lower[:, 0])
         for i in eye.upper[1:-1] + iris:
             x, y = rest[position[i], :2]
             travel[position[i]] = max(0.0, np.interp(x, lower[order, 0], lower[order, 1]) - y)
     return travel
-
-

@@ -137,7 +137,10 @@ def inverse_on_grid(field: WarpField, forward: np.ndarray, iterations: int = 4) 
 def warp_image(image: np.ndarray, field: WarpField, backward_grid: np.ndarray) -> np.ndarray:
     """The head box of ``image`` resampled through the backward map (box-sized result)."""
     dense = cv2.remap(
-        backward_grid, field.upsample_x, field.upsample_y, cv2.INTER_LINEAR,
+        backward_grid,
+        field.upsample_x,
+        field.upsample_y,
+        cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REPLICATE,
     )
     map_x = field.pixel_x + dense[..., 0]
@@ -182,7 +185,11 @@ def _box_ring(box: tuple[int, int, int, int], spacing: float) -> np.ndarray:
     x0, y0, x1, y1 = box
     xs = np.linspace(x0, x1 - 1, max(2, int((x1 - x0) / spacing) + 1))
     ys = np.linspace(y0, y1 - 1, max(2, int((y1 - y0) / spacing) + 1))[1:-1]
-    return np.concatenate([
-        np.stack([xs, np.full_like(xs, y0)], 1), np.stack([xs, np.full_like(xs, y1 - 1)], 1),
-        np.stack([np.full_like(ys, x0), ys], 1), np.stack([np.full_like(ys, x1 - 1), ys], 1),
-    ])
+    return np.concatenate(
+        [
+            np.stack([xs, np.full_like(xs, y0)], 1),
+            np.stack([xs, np.full_like(xs, y1 - 1)], 1),
+            np.stack([np.full_like(ys, x0), ys], 1),
+            np.stack([np.full_like(ys, x1 - 1), ys], 1),
+        ]
+    )

@@ -1,0 +1,123 @@
+"""`avatarlab bench`: how fast each stage runs here, as figures and same-run ratios.
+
+Absolute numbers depend on the machine and what else it is doing; ratios taken in one run
+(render+encode throughput over encode-only throughput, speech duration over compute time)
+are what to compare between machines and commits.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from .options import Options
+from .pipeline import load_avatar, motion_options, say
+from .render import render_frames
+from .speech import load_voice, synthesize
+from .video import prefetch, write_video
+
+SCRIPT = (
+    "Welcome back to the course. Today we will build a bright blue map of the moon, "
+    "step by step, and maybe paint a few purple mountains. "
+)
+
+
+def _script_for(seconds: float) -> str:
+    """Roughly ``seconds`` of speech (the voice speaks about 14 characters a second)."""
+    repeats = max(1, round(seconds * 14 / len(SCRIPT)))
+    return SCRIPT * repeats
+
+
+def _peak_memory_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(seconds: float = 10.0) -> dict[str, float]:
+    """Run every stage once on about ``seconds`` of speech and return the figures."""
+    options = Options()
+    figures: dict[str, float] = {}
+    mark = time.perf_counter()
+    load_voice(None)
+    figures["voice_load_s"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    utterance = synthesize(_script_for(seconds))
+    spent = time.perf_counter() - mark
+    figures["speech_seconds"] = utterance.duration
+    figures["speech_realtime_factor"] = utterance.duration / spent
+
+    mark = time.perf_counter()
+    avatar = load_avatar(None, size=options.size)
+    figures["face_and_rig_s"] = time.perf_counter() - mark
+
+    from .motion import make_track
+
+    track = make_track(utterance, motion_options(options))
+    n = track.n_frames
+    mark = time.perf_counter()
+    sample = []
+    for frame in render_frames(avatar.rig, track):
+        if len(sample) < 50:
+            sample.append(frame)
+    figures["render_fps"] = n / (time.perf_counter() - mark)
+
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder)
+        frames = itertools.islice(itertools.cycle(sample), n)
+        mark = time.perf_counter()
+        write_video(
+            out / "encode.mp4",
+            frames,
+            fps=options.fps,
+            audio=utterance.audio,
+            sample_rate=utterance.sample_rate,
+            n_frames=n,
+        )
+        figures["encode_only_fps"] = n / (time.perf_counter() - mark)
+
+        mark = time.perf_counter()
+        write_video(
+            out / "both.mp4",
+            prefetch(render_frames(avatar.rig, track)),
+            fps=options.fps,
+            audio=utterance.audio,
+            sample_rate=utterance.sample_rate,
+            n_frames=n,
+        )
+        figures["render_encode_fps"] = n / (time.perf_counter() - mark)
+        figures["render_encode_over_encode_only"] = (
+            figures["render_encode_fps"] / figures["encode_only_fps"]
+        )
+
+        mark = time.perf_counter()
+        result = say(_script_for(seconds), output=out / "say.mp4")
+        spent = time.perf_counter() - mark
+        figures["end_to_end_realtime_factor"] = result.video.duration / spent
+    figures["peak_memory_mb"] = _peak_memory_mb()
+    return figures
+
+
+def run_benchmark(seconds: float = 10.0, as_json: bool = False) -> int:
+    figures = measure(seconds)
+    if as_json:
+        print(json.dumps({k: round(v, 3) for k, v in figures.items()}, indent=2))
+        return 0
+    labels = {
+        "voice_load_s": "voice load (once per process)      {:.2f} s",
+        "speech_seconds": "speech rendered                    {:.1f} s",
+        "speech_realtime_factor": "speech synthesis                   {:.1f}× real time",
+        "face_and_rig_s": "face landmarks + rig (once/avatar) {:.2f} s",
+        "render_fps": "render only                        {:.0f} fps",
+        "encode_only_fps": "encode only (H.264 veryfast)       {:.0f} fps",
+        "render_encode_fps": "render + encode                    {:.0f} fps",
+        "render_encode_over_encode_only": "render+encode / encode-only        {:.2f}",
+        "end_to_end_realtime_factor": "end to end (text → MP4)            {:.1f}× real time",
+        "peak_memory_mb": "peak memory                        {:.0f} MB",
+    }
+    for key, label in labels.items():
+        print(label.format(figures[key]))
+    return 0

@@ -1,0 +1,84 @@
+"""Every user-facing setting, defined once.
+
+The CLI's flags (and later the HTTP API's fields) are generated from these dataclasses, so a
+default or a help text is changed in exactly one place. Each result carries the options that
+made it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, dataclass, field, fields, replace
+from typing import Any
+
+from .errors import InputError
+from .video.encode import FORMATS
+
+
+def _option(default: Any, help: str, **limits: Any) -> Any:
+    return field(default=default, metadata={"help": help, **limits})
+
+
+@dataclass(frozen=True)
+class Options:
+    voice: str | None = _option(
+        None,
+        "Piper voice: a path to an .onnx file, or a name in $AVATARLAB_VOICES "
+        "(default: the bundled en_US 'joe' voice)",
+    )
+    speed: float = _option(1.0, "speaking rate: 1.1 is 10% faster", low=0.5, high=2.0)
+    size: int = _option(
+        512, "side of the square video around the face, in pixels", low=128, high=2048
+    )
+    full_frame: bool = _option(False, "render the whole photo instead of a square around the face")
+    fps: float = _option(25.0, "video frame rate", low=10.0, high=60.0)
+    format: str | None = _option(
+        None,
+        "mp4 (H.264+AAC) or webm (VP9+Opus); default: from the output name, else mp4",
+        choices=FORMATS,
+    )
+    seed: int = _option(0, "seed for blinks, glances and head motion: same seed, same video")
+    varied_voice: bool = _option(
+        False,
+        "let the voice vary its timing between runs (Piper's "
+        "own randomness) instead of the same audio every time",
+    )
+    head_motion: float = _option(
+        1.0, "scale of head movement: 0 keeps the head still", low=0.0, high=3.0
+    )
+    articulation: float = _option(
+        1.0, "scale of mouth opening: below 1 mumbles, above 1 over-articulates", low=0.3, high=1.6
+    )
+
+    def validated(self) -> Options:
+        """Check every limit; raise InputError naming the option and its allowed range."""
+        for spec in fields(self):
+            value, meta = getattr(self, spec.name), spec.metadata
+            if "low" in meta and not (meta["low"] <= value <= meta["high"]):
+                raise InputError(
+                    f"{spec.name} must be between {meta['low']} and {meta['high']}, got {value}"
+                )
+            if "choices" in meta and value is not None and value not in meta["choices"]:
+                raise InputError(
+                    f"{spec.name} must be one of {', '.join(meta['choices'])}, got {value!r}"
+                )
+        if self.size % 2:
+            raise InputError(f"size must be even (video encoders need it), got {self.size}")
+        return self
+
+    def updated(self, **changes: Any) -> Options:
+        """A copy with the given settings; ``None`` values mean "leave as it is"."""
+        known = {f.name for f in fields(self)}
+        unknown = set(changes) - known
+        if unknown:
+            raise InputError(f"unknown option(s): {', '.join(sorted(unknown))}")
+        return replace(self, **{k: v for k, v in changes.items() if v is not None}).validated()
+
+
+def option_specs() -> list[tuple[str, type, Any, dict[str, Any]]]:
+    """(name, type, default, metadata) of every option, for building CLIs and forms."""
+    hints = {"str | None": str, "float": float, "int": int, "bool": bool}
+    specs = []
+    for spec in fields(Options):
+        default = spec.default if spec.default is not MISSING else None
+        specs.append((spec.name, hints[str(spec.type)], default, dict(spec.metadata)))
+    return specs

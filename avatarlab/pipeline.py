@@ -1,0 +1,182 @@
+"""The stages joined up: text (or speech) + portrait → video file.
+
+Each stage is a pure function of its inputs; this module only wires them, reports progress
+and keeps the two expensive loads (a voice, an avatar's rig) cached.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from .errors import OutputError
+from .face import crop_portrait, default_avatar, find_face, load_image
+from .motion import MotionOptions, make_track
+from .motion.idle import IdleOptions
+from .motion.lipsync import LipsyncOptions
+from .options import Options
+from .render import Rig, build_rig, render_frames
+from .speech import synthesize
+from .types import Portrait, Track, Utterance
+from .video import VideoInfo, prefetch, resolve_format, write_video
+
+Progress = Callable[[str, int, int], None]
+"""Called as progress(stage, done, total); stages: "voice", "face", "render"."""
+
+DEFAULT_AVATAR = "astronaut"
+
+
+@dataclass(frozen=True)
+class Avatar:
+    """A portrait found, cropped and rigged: everything per-face that frames reuse."""
+
+    portrait: Portrait
+    rig: Rig
+    source: str
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return self.portrait.notes
+
+
+@dataclass(frozen=True)
+class Result:
+    video: VideoInfo
+    utterance: Utterance
+    track: Track
+    avatar: Avatar
+    options: Options
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds spent per stage: speech, face, motion, render (render includes encoding)."""
+
+    @property
+    def video_path(self) -> Path:
+        return Path(self.video.path)
+
+
+def load_avatar(
+    avatar: str | Path | np.ndarray | None = None, *, size: int = 512, full_frame: bool = False
+) -> Avatar:
+    """Find the face in a photo (a path, an RGB array, or None for the bundled astronaut)
+    and prepare it for animation. Paths are cached, so rendering again is instant."""
+    if isinstance(avatar, np.ndarray):
+        return _build_avatar(avatar, "array", size, full_frame)
+    source = DEFAULT_AVATAR if avatar in (None, DEFAULT_AVATAR) else str(Path(avatar).resolve())
+    stamp = _file_stamp(source)
+    return _cached_avatar(source, stamp, size, full_frame)
+
+
+def _file_stamp(source: str) -> tuple[float, int]:
+    """Modification time and size: a changed file is a different avatar."""
+    path = Path(source)
+    if source == DEFAULT_AVATAR or not path.is_file():
+        return (0.0, 0)
+    stat = path.stat()
+    return (stat.st_mtime, stat.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_avatar(source: str, stamp: tuple[float, int], size: int, full_frame: bool) -> Avatar:
+    image = default_avatar() if source == DEFAULT_AVATAR else load_image(source)
+    return _build_avatar(image, source, size, full_frame)
+
+
+def _build_avatar(image: np.ndarray, source: str, size: int, full_frame: bool) -> Avatar:
+    portrait = crop_portrait(find_face(image), size=size, full_frame=full_frame)
+    return Avatar(portrait=portrait, rig=build_rig(portrait), source=source)
+
+
+def default_output(options: Options, folder: Path | None = None) -> Path:
+    """avatarlab-<date>-<time>.<format> in the current folder."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return (folder or Path.cwd()) / f"avatarlab-{stamp}.{options.format or 'mp4'}"
+
+
+def motion_options(options: Options) -> MotionOptions:
+    return MotionOptions(
+        fps=options.fps,
+        seed=options.seed,
+        lipsync=LipsyncOptions(articulation=options.articulation),
+        idle=IdleOptions(head_motion=options.head_motion),
+    )
+
+
+def say(
+    text: str,
+    avatar: str | Path | np.ndarray | Avatar | None = None,
+    *,
+    output: str | Path | None = None,
+    options: Options | None = None,
+    progress: Progress | None = None,
+    **settings,
+) -> Result:
+    """Render ``avatar`` saying ``text`` to a video file.
+
+    >>> result = say("Welcome to the course.", output="welcome.mp4", speed=1.1)  # doctest: +SKIP
+    >>> result.video_path, result.utterance.phones[:2]  # doctest: +SKIP
+
+    Any field of ``Options`` can be given as a keyword (``voice=``, ``size=``, ``seed=`` ...).
+    """
+    options = (options or Options()).updated(**settings)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    utterance = synthesize(
+        text, options.voice, speed=options.speed, deterministic=not options.varied_voice
+    )
+    timings["speech"] = time.perf_counter() - started
+    return render_utterance(
+        utterance, avatar, output=output, options=options, progress=progress, timings=timings
+    )
+
+
+def render_utterance(
+    utterance: Utterance,
+    avatar: str | Path | np.ndarray | Avatar | None = None,
+    *,
+    output: str | Path | None = None,
+    options: Options | None = None,
+    progress: Progress | None = None,
+    timings: dict[str, float] | None = None,
+) -> Result:
+    """Animate a face to speech that already has its phone timeline (from ``synthesize``,
+    from an aligner, or built by hand) and write the video."""
+    options = (options or Options()).validated()
+    timings = dict(timings or {})
+    mark = time.perf_counter()
+    if not isinstance(avatar, Avatar):
+        avatar = load_avatar(avatar, size=options.size, full_frame=options.full_frame)
+    timings["face"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    track = make_track(utterance, motion_options(options))
+    timings["motion"] = time.perf_counter() - mark
+    path = Path(output) if output else default_output(options)
+    fmt = resolve_format(path, options.format)
+    mark = time.perf_counter()
+    report = (lambda done: progress("render", done, track.n_frames)) if progress else None
+    video = write_video(
+        path,
+        prefetch(render_frames(avatar.rig, track)),
+        fps=options.fps,
+        audio=utterance.audio,
+        sample_rate=utterance.sample_rate,
+        format=fmt,
+        n_frames=track.n_frames,
+        progress=report,
+    )
+    timings["render"] = time.perf_counter() - mark
+    if not Path(video.path).exists():
+        raise OutputError(f"the video was not written to {path}")
+    return Result(
+        video=video,
+        utterance=utterance,
+        track=track,
+        avatar=avatar,
+        options=options,
+        timings=timings,
+    )

@@ -1,0 +1,98 @@
+"""Text → video, end to end, judged on the decoded output."""
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+import avatarlab
+from avatarlab.measure import CLOSED_GAP, lipsync_figures
+from avatarlab.video import probe, read_frames
+
+
+def test_lips_close_on_every_bilabial_and_open_on_vowels(bilabial_render):
+    result = bilabial_render
+    figures = lipsync_figures(result.video_path, result.utterance.phones, result.options.fps)
+    assert len(figures.bilabial_gaps) >= 12
+    # Every p/b/m: the frame on screen at its middle shows lips closed (gap under 0.06 eye
+    # distances, well below the 0.16 of the portrait's own resting smile).
+    assert max(figures.bilabial_gaps) < CLOSED_GAP, figures.bilabial_gaps
+    # Open vowels (ah, oh, eh of 70 ms or more) are clearly open, several times the closures.
+    assert np.median(figures.open_vowel_gaps) > 0.15
+    assert figures.open_closed_ratio > 3.0
+
+
+def test_video_is_browser_ready_and_as_long_as_the_audio(bilabial_render):
+    info = probe(bilabial_render.video_path)
+    assert (info.video_codec, info.audio_codec, info.pix_fmt) == ("h264", "aac", "yuv420p")
+    assert (info.width, info.height) == (512, 512)
+    assert abs(info.duration - bilabial_render.utterance.duration) <= 1 / 25
+    assert abs(info.audio_duration - info.duration) <= 1 / 25
+
+
+def test_background_outside_the_head_is_unchanged(bilabial_render):
+    rig = bilabial_render.avatar.rig
+    x0, y0, x1, y1 = rig.warp.box
+    outside = np.ones(rig.image.shape[:2], bool)
+    outside[y0:y1, x0:x1] = False
+    reference = rig.image.astype(float)
+    for index, frame in enumerate(read_frames(bilabial_render.video_path)):
+        if index % 10:
+            continue
+        # H.264 is lossy: compare as a viewer would, by PSNR, not bit for bit.
+        error = ((frame.astype(float) - reference)[outside] ** 2).mean()
+        assert 10 * np.log10(255**2 / error) > 36
+
+
+def _transformed(kind: str) -> np.ndarray:
+    image = data.astronaut()
+    if kind == "half":
+        return cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    if kind == "double":
+        return cv2.resize(image, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    if kind in ("rot+15", "rot-15"):
+        angle = 15 if kind == "rot+15" else -15
+        turn = cv2.getRotationMatrix2D((230, 140), angle, 1.0)
+        return cv2.warpAffine(image, turn, (512, 512), borderMode=cv2.BORDER_REPLICATE)
+    if kind == "mirror":
+        return np.ascontiguousarray(image[:, ::-1])
+    if kind == "offcentre":
+        canvas = np.full((1200, 1600, 3), 90, np.uint8)
+        canvas[600:1112, 1000:1512] = image
+        return canvas
+    if kind == "gray":
+        return np.repeat(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+    raise ValueError(kind)
+
+
+@pytest.mark.parametrize(
+    "kind", ["half", "double", "rot+15", "rot-15", "mirror", "offcentre", "gray"]
+)
+def test_lipsync_holds_on_transformed_portraits(kind, tmp_path):
+    result = avatarlab.say("Bob, pop a map up.", _transformed(kind), output=tmp_path / "v.mp4")
+    figures = lipsync_figures(result.video_path, result.utterance.phones, result.options.fps)
+    assert max(figures.bilabial_gaps) < CLOSED_GAP, figures.bilabial_gaps
+    assert max(figures.open_vowel_gaps) > 0.15, figures.open_vowel_gaps
+
+
+def test_webm_and_size_options(tmp_path):
+    result = avatarlab.say("Hi there.", output=tmp_path / "v.webm", size=256)
+    info = probe(result.video_path)
+    assert (info.video_codec, info.audio_codec) == ("vp9", "opus")
+    assert (info.width, info.height) == (256, 256)
+    assert result.options.size == 256
+
+
+def test_full_frame_keeps_the_whole_photo(tmp_path):
+    result = avatarlab.say(
+        "Hi.", _transformed("offcentre"), output=tmp_path / "v.mp4", full_frame=True
+    )
+    info = probe(result.video_path)
+    assert (info.width, info.height) == (1600, 1200)
+
+
+def test_same_inputs_same_video_frames(tmp_path):
+    first = avatarlab.say("Maybe.", output=tmp_path / "a.mp4", seed=5)
+    second = avatarlab.say("Maybe.", output=tmp_path / "b.mp4", seed=5)
+    assert np.array_equal(first.utterance.audio, second.utterance.audio)
+    assert np.array_equal(first.track.yaw, second.track.yaw)
