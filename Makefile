@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all lint bench docs-media clean
+.PHONY: demo test test-all lint bench docs-media browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,20 +16,28 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/avatarlab say "Hello! I'm your new tutor. Let's build something beautiful, maybe a bright blue map." -o demo.mp4
 
-test: $(STAMP)
+# The browser tests drive Debian's Chromium (Playwright's own download cannot work offline).
+# Installed once, only where it is missing and we may install system packages.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else echo "chromium is missing: sudo apt-get install chromium chromium-driver"; fi; }
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
-test-all: $(STAMP)
+test-all: $(STAMP) browser
 	$(BIN)/python -m pytest -q -m ''
 
 lint: $(STAMP)
-	$(BIN)/ruff check avatarlab tests benchmarks
+	$(BIN)/ruff check avatarlab tests benchmarks docs
 
 bench: $(STAMP)
 	$(BIN)/avatarlab bench
 
 docs-media: $(STAMP)
-	$(BIN)/python benchmarks/../docs/make_media.py
+	$(BIN)/python docs/make_media.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -21,9 +21,10 @@ UPPER_SHARE = 0.3
 the rest."""
 OUTER_UPPER_FOLLOW = 0.85
 JAW_DROP = 0.28
-SPREAD, ROUND = 0.07, 0.12
+SPREAD, ROUND = 0.07, 0.2
 """Horizontal travel of the mouth corners for width +1 and -1."""
 TUCK_LIFT = 0.05
+POUT = 0.04
 BROW_RAISE = 0.07
 EYE_WIDTH = 0.6
 TEETH_SHOWN = 0.13
@@ -68,6 +69,9 @@ def expression(shape: FaceShape, pose: FacePose) -> np.ndarray:
     shift[g["lower_outer"], 1] = _follow(rest, lower, shift, g["lower_outer"])
     corner_travel = SPREAD if pose.width > 0 else ROUND
     shift[g["lips"], 0] += across[g["lips"]] * pose.width * corner_travel
+    pout = POUT * max(0.0, -pose.width) * profile  # rounded lips push out and look fuller
+    shift[g["upper_outer"], 1] -= pout[g["upper_outer"]]
+    shift[g["lower_outer"], 1] += pout[g["lower_outer"]]
     shift[:, 1] += pose.jaw * JAW_DROP * _jaw_weight(shape)
     irises = g["irises"]
     shift[irises, 0] += pose.gaze_x * EYE_WIDTH

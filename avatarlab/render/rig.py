@@ -112,7 +112,9 @@ def _sample_colours(
     return MouthColours(**{k: np.asarray(v, np.float32) for k, v in colours.items()})
 
 
-def _close_mouth(image: np.ndarray, shape: FaceShape) -> tuple[np.ndarray, np.ndarray]:
+def _close_mouth(
+    image: np.ndarray, shape: FaceShape, lip_colour: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The photo with its lips brought together, and its landmarks moved to match.
 
     Done once, with the exact warp, so that every frame only ever opens the mouth: opening
@@ -133,9 +135,20 @@ def _close_mouth(image: np.ndarray, shape: FaceShape) -> tuple[np.ndarray, np.nd
     closed[box[1] : box[3], box[0] : box[2]] = exact_warp(
         image, shape.pixels()[inside], moved[inside], box, unit
     )
+    _draw_lip_seam(closed, moved, shape, lip_colour)
     landmarks = shape.landmarks.copy()
     landmarks[shape.controls, :2] = moved
     return closed, landmarks
+
+
+def _draw_lip_seam(image: np.ndarray, moved: np.ndarray, shape: FaceShape, lip: np.ndarray) -> None:
+    """Shade the line where the lips now meet: the hair-thin remnant of the teeth would
+    otherwise show as a bright seam."""
+    upper = moved[shape.groups["upper_inner"]]
+    lower = moved[shape.groups["lower_inner"]]
+    seam = np.round(0.5 * (upper + lower) * 16).astype(np.int32)
+    thickness = max(1, round(0.03 * shape.unit))
+    cv2.polylines(image, [seam], False, (lip * 0.6).tolist(), thickness, cv2.LINE_AA, 4)
 
 
 def build_rig(portrait: Portrait) -> Rig:
@@ -146,7 +159,7 @@ def build_rig(portrait: Portrait) -> Rig:
     colours = _sample_colours(image, shape.landmarks, parts, shape.rest_gap)
     original_gap = shape.rest_gap
     if original_gap > 0.01:
-        image, landmarks = _close_mouth(image, shape)
+        image, landmarks = _close_mouth(image, shape, colours.lips)
         shape = build_shape(landmarks, shape.controls)
     unit = shape.unit
     box = _head_box(shape.landmarks, parts, unit, image.shape)

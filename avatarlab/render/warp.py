@@ -103,7 +103,7 @@ def grid_displacement(field: WarpField, displacements_px: np.ndarray) -> np.ndar
     return forward * field.grid_mask[..., None]
 
 
-def inverse_on_grid(field: WarpField, forward: np.ndarray, iterations: int = 4) -> np.ndarray:
+def inverse_on_grid(field: WarpField, forward: np.ndarray, iterations: int = 2) -> np.ndarray:
     """Backward displacement b with x = y + b(y) solving x + d(x) = y at every grid node y.
 
     Newton steps with the forward map's Jacobian: plain fixed-point iteration stalls exactly
