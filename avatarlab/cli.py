@@ -119,7 +119,8 @@ def _run_say(args: argparse.Namespace) -> int:
     video = result.video
     spent = sum(result.timings.values())
     print(
-        f"wrote {video.path} ({video.duration:.1f} s, {video.width}×{video.height}, "
+        f"wrote {Path(video.path).resolve()} ({video.duration:.1f} s, "
+        f"{video.width}×{video.height}, "
         f"{video.fps:g} fps) in {spent:.1f} s"
     )
     return 0

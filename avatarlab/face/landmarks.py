@@ -14,8 +14,11 @@ person across the room, a group photo) is still found.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -72,6 +75,23 @@ def landmark_groups() -> LandmarkGroups:
     )
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """MediaPipe's C++ side prints start-up chatter (TFLite delegate, feedback tensors,
+    NORM_RECT) straight to file descriptor 2, until its first face; no logging setting
+    reaches it. Our users should see only our messages, so fd 2 points at /dev/null
+    meanwhile (Python's own sys.stderr is flushed first and restored after)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as sink:
+            os.dup2(sink.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _face_mesh(max_faces: int) -> Any:  # mediapipe's FaceMesh, imported lazily
     """One FaceMesh per thread and face count: the graph is not safe to share across threads,
     and building one costs more than a detection."""
@@ -81,9 +101,10 @@ def _face_mesh(max_faces: int) -> Any:  # mediapipe's FaceMesh, imported lazily
     if max_faces not in meshes:
         import mediapipe as mp
 
-        meshes[max_faces] = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=max_faces, refine_landmarks=True
-        )
+        with _native_stderr_silenced():
+            meshes[max_faces] = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=True, max_num_faces=max_faces, refine_landmarks=True
+            )
     return meshes[max_faces]
 
 
@@ -98,9 +119,18 @@ def detect_landmarks(image: np.ndarray, max_faces: int = 1) -> list[np.ndarray]:
         raise ValueError(f"expected an H×W×3 uint8 RGB image, got {image.shape} {image.dtype}")
     if max_faces < 1:
         raise ValueError(f"max_faces must be at least 1, got {max_faces}")
-    result = _face_mesh(max_faces).process(np.ascontiguousarray(image))
+    mesh = _face_mesh(max_faces)
+    warmed = getattr(_local, "warmed", None)
+    if warmed is None:
+        warmed = _local.warmed = set()
+    if max_faces in warmed:
+        result = mesh.process(np.ascontiguousarray(image))
+    else:
+        with _native_stderr_silenced():
+            result = mesh.process(np.ascontiguousarray(image))
     if not result.multi_face_landmarks:
         return []
+    warmed.add(max_faces)
     height, width = image.shape[:2]
     scale = np.array([width, height, width], dtype=np.float32)
     faces = [
