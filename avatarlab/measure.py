@@ -6,7 +6,7 @@ and so will ``avatarlab inspect``. Works on any talking-head video, not only our
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,19 +65,23 @@ class LipsyncFigures:
     """Median gap on open vowels over median gap on bilabials."""
 
 
-def lipsync_figures(video: str | Path, phones: Iterable[Phone], fps: float) -> LipsyncFigures:
-    """Judge a video's lip-sync against a phone timeline, by looking at its frames."""
+def bilabials_and_open_vowels(phones: Iterable[Phone]) -> tuple[list[Phone], list[Phone]]:
+    """The phones lip-sync is judged on: every p/b/m, and open vowels of 70 ms or more."""
     phones = list(phones)
     bilabials = [p for p in phones if viseme_for(p.symbol) == "PP"]
     vowels = [p for p in phones if viseme_for(p.symbol) in OPEN_VOWELS and p.end - p.start >= 0.07]
-    index_of = {id(p): int(p.middle * fps) for p in bilabials + vowels}
-    frames = frames_at(video, index_of.values())
+    return bilabials, vowels
+
+
+def score_lipsync(
+    gap_at: Callable[[int], float | None], phones: Iterable[Phone], fps: float
+) -> LipsyncFigures:
+    """Lip-sync figures from a lip gap per frame index (None: no face on that frame)."""
+    bilabials, vowels = bilabials_and_open_vowels(phones)
 
     def gaps(group: list[Phone]) -> tuple[float, ...]:
-        measured = (
-            measure_face(frames[index_of[id(p)]]) for p in group if index_of[id(p)] in frames
-        )
-        return tuple(m.lip_gap if m else float("nan") for m in measured)
+        measured = (gap_at(int(p.middle * fps)) for p in group)
+        return tuple(float("nan") if g is None else g for g in measured)
 
     closed, opened = gaps(bilabials), gaps(vowels)
     closure = float(np.mean([g < CLOSED_GAP for g in closed])) if closed else float("nan")
@@ -87,3 +91,17 @@ def lipsync_figures(video: str | Path, phones: Iterable[Phone], fps: float) -> L
         else float("nan")
     )
     return LipsyncFigures(closed, opened, closure, ratio)
+
+
+def lipsync_figures(video: str | Path, phones: Iterable[Phone], fps: float) -> LipsyncFigures:
+    """Judge a video's lip-sync against a phone timeline, finding the face on each frame
+    that matters afresh (no tracking: every judged frame stands on its own)."""
+    phones = list(phones)
+    bilabials, vowels = bilabials_and_open_vowels(phones)
+    frames = frames_at(video, (int(p.middle * fps) for p in bilabials + vowels))
+
+    def gap_at(index: int) -> float | None:
+        measures = measure_face(frames[index]) if index in frames else None
+        return None if measures is None else measures.lip_gap
+
+    return score_lipsync(gap_at, phones, fps)

@@ -7,7 +7,7 @@ FaceMesh built the first time a face is looked for, then reused per thread.
 from __future__ import annotations
 
 from .image import default_avatar, load_image
-from .landmarks import detect_landmarks, search_faces
+from .landmarks import detect_landmarks, search_faces, track_landmarks
 from .portrait import crop_portrait, eye_centres, face_anchor, face_height, find_face
 
 __all__ = [
@@ -20,4 +20,5 @@ __all__ = [
     "find_face",
     "load_image",
     "search_faces",
+    "track_landmarks",
 ]

@@ -202,3 +202,20 @@ def eye_openness(landmarks: np.ndarray) -> tuple[float, float]:
         width = float(np.ptp(np.concatenate([upper[:, 0], lower[:, 0]])))
         result.append(_centre_gap(upper, lower) / width)
     return result[0], result[1]
+
+
+def head_angles(landmarks: np.ndarray) -> tuple[float, float, float]:
+    """Approximate (yaw, pitch, roll) in degrees from the landmarks' depth, with the
+    renderer's conventions: + yaw turns towards the image's left, + pitch nods down, + roll
+    tilts clockwise. A frontal face reads near 0; use differences between frames."""
+    parts, frame = face_parts(), face_frame(landmarks)
+    outer_left, outer_right = landmarks[parts.eyes[0].upper[0]], landmarks[parts.eyes[1].upper[-1]]
+    across = float(np.hypot(*(outer_right[:2] - outer_left[:2])))
+    yaw = np.degrees(np.arctan2(outer_left[2] - outer_right[2], across))
+    oval = landmarks[list(parts.oval)]
+    down = frame.to_face(oval)[:, 1]
+    top, bottom = oval[int(np.argmin(down))], oval[int(np.argmax(down))]
+    length = float(np.hypot(*(bottom[:2] - top[:2])))
+    pitch = np.degrees(np.arctan2(bottom[2] - top[2], length))
+    roll = np.degrees(np.arctan2(frame.x_axis[1], frame.x_axis[0]))
+    return float(yaw), float(pitch), float(roll)

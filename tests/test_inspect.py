@@ -1,0 +1,116 @@
+"""`avatarlab inspect` on videos with known truth, made by the tests."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from skimage import data
+
+from avatarlab.inspect import contact_sheet, inspect_video, to_json, write_report
+from avatarlab.inspect.report import PANELS, report_figure
+from avatarlab.render import render_frames
+from avatarlab.video import read_frames, write_video
+
+
+def _remux(source, out, shift_s=0.0):
+    """The same frames with the audio moved later (+) or earlier (-) by ``shift_s``."""
+    result = source
+    audio, rate = result.utterance.audio, result.utterance.sample_rate
+    shift = int(abs(shift_s) * rate)
+    if shift_s > 0:
+        audio = np.concatenate([np.zeros(shift, np.float32), audio[: len(audio) - shift]])
+    elif shift_s < 0:
+        audio = np.concatenate([audio[shift:], np.zeros(shift, np.float32)])
+    write_video(
+        out, read_frames(result.video_path), fps=result.options.fps, audio=audio, sample_rate=rate
+    )
+    return out
+
+
+def _rerender(result, out, **changes):
+    """The same speech and face with some motion channels replaced."""
+    track = replace(result.track, **changes)
+    write_video(
+        out,
+        render_frames(result.avatar.rig, track),
+        fps=track.fps,
+        audio=result.utterance.audio,
+        sample_rate=result.utterance.sample_rate,
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def inspected(bilabial_render):
+    return inspect_video(bilabial_render.video_path, phones=bilabial_render.utterance.phones)
+
+
+def test_our_render_passes_its_own_yardstick(inspected):
+    figures = inspected.figures
+    assert figures["face_found_share"] == 1.0
+    assert figures["bilabial_closure_rate"] == 1.0
+    assert figures["open_closed_ratio"] > 3
+    assert abs(figures["av_length_gap_s"]) <= 1 / 25
+    assert abs(figures["lag_ms"]) <= 60  # loudness and lip opening peak together
+    assert figures["landmark_jitter_pct"] < 2.0
+
+
+@pytest.mark.parametrize("shift", [0.12, -0.12])
+def test_measured_lag_follows_an_audio_shift_within_a_frame(
+    bilabial_render, inspected, tmp_path, shift
+):
+    moved = _remux(bilabial_render, tmp_path / "shifted.mp4", shift)
+    figures = inspect_video(moved, phones=bilabial_render.utterance.phones).figures
+    # Sound later by 120 ms means the mouth now comes 120 ms before it: the lag drops by 120.
+    change = figures["lag_ms"] - inspected.figures["lag_ms"]
+    assert abs(change + shift * 1000) <= 40, change
+
+
+def test_a_frozen_mouth_collapses_the_lipsync_figures(bilabial_render, tmp_path):
+    n = bilabial_render.track.n_frames
+    frozen = _rerender(
+        bilabial_render,
+        tmp_path / "frozen.mp4",
+        mouth_open=np.full(n, 0.35, np.float32),
+        jaw=np.full(n, 0.3, np.float32),
+    )
+    figures = inspect_video(frozen, phones=bilabial_render.utterance.phones).figures
+    assert figures["bilabial_closure_rate"] < 0.2
+    assert figures["open_closed_ratio"] < 1.5
+
+
+def test_blinks_are_counted_and_vanish_when_removed(bilabial_render, inspected, tmp_path):
+    expected = int(np.sum(np.diff((bilabial_render.track.blink > 0.5).astype(int)) == 1))
+    assert inspected.figures["blinks"] == expected >= 1
+    n = bilabial_render.track.n_frames
+    still = _rerender(bilabial_render, tmp_path / "still.mp4", blink=np.zeros(n, np.float32))
+    figures = inspect_video(still, phones=bilabial_render.utterance.phones).figures
+    assert figures["blinks"] == 0 and figures["blinks_per_minute"] == 0
+
+
+def test_background_psnr_against_the_source_photo(bilabial_render, tmp_path):
+    import cv2
+
+    photo = tmp_path / "astronaut.png"
+    cv2.imwrite(str(photo), data.astronaut()[..., ::-1])
+    figures = inspect_video(
+        bilabial_render.video_path, source=photo, phones=bilabial_render.utterance.phones
+    ).figures
+    assert figures["background_psnr_db"] > 30  # untouched, up to H.264 and resampling
+
+
+def test_report_has_every_panel_and_a_contact_sheet(inspected, tmp_path):
+    sheet = contact_sheet(inspected)
+    assert 4 <= len(sheet) <= 8
+    figure = report_figure(inspected.measures, list(inspected.phones), inspected.figures, sheet)
+    titles = [ax.get_title(loc="left") for ax in figure.axes]
+    for panel in PANELS:
+        assert panel in titles
+    lip_axes = figure.axes[titles.index("lip gap")]
+    markers = [line for line in lip_axes.get_lines() if line.get_marker() == "o"]
+    assert len(markers) == inspected.figures["bilabials"]
+    assert all(m.get_color() == "#2a9d4a" for m in markers)  # all closed: all green
+    png, js = tmp_path / "r.png", tmp_path / "r.json"
+    write_report(inspected, png, js)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert '"bilabial_closure_rate": 1.0' in js.read_text() == to_json(inspected)
