@@ -9,6 +9,7 @@ import numpy as np
 
 from ..face import track_landmarks
 from ..face.geometry import eye_openness, face_frame, face_parts, head_angles, lip_gap, mouth_width
+from ..loudness import rms_between
 from ..video import probe, read_audio, read_frames
 
 
@@ -112,9 +113,5 @@ def loudness_per_frame(measures: VideoMeasures) -> np.ndarray:
     rate, audio = measures.sample_rate, measures.audio
     if not rate:
         return np.zeros(measures.n_frames)
-    edges = np.clip(
-        (np.arange(measures.n_frames + 1) / measures.fps * rate).astype(int), 0, len(audio)
-    )
-    squares = np.concatenate([[0.0], np.cumsum(audio.astype(np.float64) ** 2)])
-    counts = np.maximum(np.diff(edges), 1)
-    return np.sqrt((squares[edges[1:]] - squares[edges[:-1]]) / counts)
+    edges = np.arange(measures.n_frames + 1) / measures.fps * rate
+    return rms_between(audio, edges[:-1], edges[1:])

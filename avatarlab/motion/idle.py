@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..loudness import rms_between
 from ..types import Utterance
 from .lipsync import frame_times
 from .visemes import VOWEL_VISEMES, viseme_for
@@ -88,12 +89,10 @@ def slow_noise(
 
 def loudness(utterance: Utterance, times: np.ndarray, window: float = 0.05) -> np.ndarray:
     """RMS loudness around each frame time, scaled so speech sits near 1."""
-    audio, rate = utterance.audio, utterance.sample_rate
+    rate = utterance.sample_rate
     half = max(1, int(window * rate / 2))
-    centres = np.clip((times * rate).astype(int), 0, max(len(audio) - 1, 0))
-    squares = np.concatenate([[0.0], np.cumsum(audio.astype(np.float64) ** 2)])
-    lo, hi = np.clip(centres - half, 0, len(audio)), np.clip(centres + half, 0, len(audio))
-    rms = np.sqrt((squares[hi] - squares[lo]) / np.maximum(hi - lo, 1))
+    centres = (times * rate).astype(int)
+    rms = rms_between(utterance.audio, centres - half, centres + half)
     speaking = rms[rms > 1e-3]
     reference = np.percentile(speaking, 90) if len(speaking) else 1.0
     return np.clip(rms / reference, 0.0, 1.5)

@@ -62,8 +62,10 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
         audio = _first(container.streams.audio)
         spans = _packet_spans(container, video, audio) if _needs_scan(video, audio) else {}
         return MediaInfo(
-            path=path, format=container.format.name,
-            **_video_fields(video, spans), **_audio_fields(audio, spans),
+            path=path,
+            format=container.format.name,
+            **_video_fields(video, spans),
+            **_audio_fields(audio, spans),
         )
 
 
@@ -230,9 +232,13 @@ def _video_fields(stream, spans) -> dict:
     rate: Fraction | None = stream.average_rate or stream.guessed_rate
     n_frames = stream.frames or (spans[stream.index][0] if stream.index in spans else None)
     return dict(
-        width=ctx.width, height=ctx.height, fps=float(rate) if rate else None,
-        n_frames=n_frames, duration=_stream_duration(stream, spans),
-        video_codec=ctx.name, pix_fmt=ctx.pix_fmt,
+        width=ctx.width,
+        height=ctx.height,
+        fps=float(rate) if rate else None,
+        n_frames=n_frames,
+        duration=_stream_duration(stream, spans),
+        video_codec=ctx.name,
+        pix_fmt=ctx.pix_fmt,
     )
 
 
@@ -241,6 +247,8 @@ def _audio_fields(stream, spans) -> dict:
         return {}
     ctx = stream.codec_context
     return dict(
-        audio_duration=_stream_duration(stream, spans), audio_codec=ctx.name,
-        sample_rate=ctx.sample_rate, channels=ctx.channels,
+        audio_duration=_stream_duration(stream, spans),
+        audio_codec=ctx.name,
+        sample_rate=ctx.sample_rate,
+        channels=ctx.channels,
     )

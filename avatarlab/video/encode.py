@@ -37,7 +37,15 @@ from avatarlab.errors import InputError, OutputError
 
 FORMATS = ("mp4", "webm")
 X264_PRESETS = (
-    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
 )
 GOP_SECONDS = 2.0
 """A keyframe every 2 s: seeking in a browser lands at most 2 s early, at a small size cost."""
@@ -47,9 +55,15 @@ T = TypeVar("T")
 # libvpx-vp9 has no presets; these (deadline, cpu-used) pairs give roughly the same
 # speed ladder. VP9's CRF scale is 0-63, about 1.6× x264's for a similar look.
 _VP9_SPEED = {
-    "ultrafast": ("realtime", 8), "superfast": ("realtime", 8), "veryfast": ("realtime", 7),
-    "faster": ("good", 5), "fast": ("good", 4), "medium": ("good", 3),
-    "slow": ("good", 2), "slower": ("good", 1), "veryslow": ("good", 0),
+    "ultrafast": ("realtime", 8),
+    "superfast": ("realtime", 8),
+    "veryfast": ("realtime", 7),
+    "faster": ("good", 5),
+    "fast": ("good", 4),
+    "medium": ("good", 3),
+    "slow": ("good", 2),
+    "slower": ("good", 1),
+    "veryslow": ("good", 0),
 }
 
 
@@ -122,8 +136,13 @@ def write_video(
     fps = _check_fps(fps)
     samples = _check_audio(audio, sample_rate)
     job = _Job(
-        path=path, recipe=recipe, fps=fps, samples=samples, sample_rate=sample_rate,
-        n_frames=_target_frames(samples, sample_rate, fps, n_frames), progress=progress,
+        path=path,
+        recipe=recipe,
+        fps=fps,
+        samples=samples,
+        sample_rate=sample_rate,
+        n_frames=_target_frames(samples, sample_rate, fps, n_frames),
+        progress=progress,
     )
     _check_folder(path)
     source = iter(frames)
@@ -132,7 +151,11 @@ def write_video(
     finally:
         _close(source)
     return VideoInfo(
-        path=path, width=width, height=height, fps=fps, n_frames=written,
+        path=path,
+        width=width,
+        height=height,
+        fps=fps,
+        n_frames=written,
         duration=written / fps,
         audio_duration=None if samples is None else len(samples) / sample_rate,
         format=recipe.format,
@@ -158,20 +181,28 @@ def _recipe(fmt: str, preset: str, crf: int) -> _Recipe:
         raise InputError(f"crf must be between 0 (lossless) and 51 (worst), not {crf}")
     if fmt == "mp4":
         return _Recipe(
-            format="mp4", video_codec="libx264",
+            format="mp4",
+            video_codec="libx264",
             video_options=(("preset", preset), ("crf", str(crf))),
-            audio_codec="aac", audio_bit_rate=96_000,
+            audio_codec="aac",
+            audio_bit_rate=96_000,
             # moov atom first, so a browser can start playing while downloading.
             container_options=(("movflags", "+faststart"),),
         )
     deadline, cpu_used = _VP9_SPEED[preset]
     return _Recipe(
-        format="webm", video_codec="libvpx-vp9",
+        format="webm",
+        video_codec="libvpx-vp9",
         video_options=(
-            ("deadline", deadline), ("cpu-used", str(cpu_used)), ("row-mt", "1"),
-            ("crf", str(min(63, round(crf * 1.6)))), ("b", "0"),
+            ("deadline", deadline),
+            ("cpu-used", str(cpu_used)),
+            ("row-mt", "1"),
+            ("crf", str(min(63, round(crf * 1.6)))),
+            ("b", "0"),
         ),
-        audio_codec="libopus", audio_bit_rate=64_000, container_options=(),
+        audio_codec="libopus",
+        audio_bit_rate=64_000,
+        container_options=(),
     )
 
 
@@ -379,8 +410,11 @@ class _VideoTrack:
             rgb = rgb[: self._height, : self._width]
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
         frame = self._reformatter.reformat(
-            frame, format="yuv420p", dst_colorspace=Colorspace.ITU709,
-            dst_color_range=ColorRange.MPEG, threads=1,
+            frame,
+            format="yuv420p",
+            dst_colorspace=Colorspace.ITU709,
+            dst_color_range=ColorRange.MPEG,
+            threads=1,
         )
         frame.pts = self._pts
         self._pts += 1
@@ -434,7 +468,9 @@ class _AudioTrack:
         if self._resampler is None:
             ctx = self._stream.codec_context
             self._resampler = av.AudioResampler(
-                format=ctx.format, layout="mono", rate=ctx.sample_rate,
+                format=ctx.format,
+                layout="mono",
+                rate=ctx.sample_rate,
                 frame_size=ctx.frame_size or None,
             )
         return self._resampler
