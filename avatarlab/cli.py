@@ -14,6 +14,7 @@ EPILOG = """examples:
   avatarlab say "Hello, I'm your new tutor."
   avatarlab say -a me.jpg -o intro.mp4 --text-file script.txt --speed 1.1 --size 720
   avatarlab voices
+  avatarlab inspect talk.mp4 --text "the words spoken"
   avatarlab bench
 """
 
@@ -82,6 +83,32 @@ def build_parser() -> argparse.ArgumentParser:
         description="List the bundled voice and voices found in $AVATARLAB_VOICES.",
     )
 
+    inspect = commands.add_parser(
+        "inspect",
+        help="measure the lip-sync, blinks and head motion of any talking-head video",
+        description="Track the face through VIDEO, find the phones in its audio (forced "
+        "alignment with --text, else recognition), and report how well they agree: "
+        "VIDEO.report.png and VIDEO.report.json next to the video.",
+    )
+    inspect.add_argument("video", type=Path, help="MP4, WebM or MOV file")
+    inspect.add_argument("--text", help="the words spoken, for exact phone timing")
+    inspect.add_argument(
+        "--source",
+        type=Path,
+        metavar="IMAGE",
+        help="the portrait the video was made from: adds background figures",
+    )
+    inspect.add_argument(
+        "--json", action="store_true", help="print the figures as JSON on stdout and write no files"
+    )
+    inspect.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="PREFIX",
+        help="write PREFIX.png and PREFIX.json (default: VIDEO.report)",
+    )
+
     bench = commands.add_parser(
         "bench",
         help="measure speed and memory on this machine",
@@ -134,6 +161,26 @@ def _run_voices(_: argparse.Namespace) -> int:
     return 0
 
 
+def _run_inspect(args: argparse.Namespace) -> int:
+    from .inspect import inspect_video, to_json, write_report
+
+    inspection = inspect_video(args.video, text=args.text, source=args.source)
+    if args.json:
+        print(to_json(inspection))
+        return 0
+    prefix = args.output or args.video.with_suffix(".report")
+    png, js = prefix.with_name(prefix.name + ".png"), prefix.with_name(prefix.name + ".json")
+    write_report(inspection, png, js)
+    figures = inspection.figures
+    print(
+        f"p/b/m closed {figures['bilabial_closure_rate']:.0%} of {figures['bilabials']}, "
+        f"open/closed {figures['open_closed_ratio']:.1f}×, mouth lag {figures['lag_ms']:.0f} ms, "
+        f"{figures['blinks_per_minute']:.0f} blinks/min (phones: {figures['phones_from']})"
+    )
+    print(f"wrote {png.resolve()} and {js.resolve()}")
+    return 0
+
+
 def _run_bench(args: argparse.Namespace) -> int:
     from .bench import run_benchmark
 
@@ -171,7 +218,12 @@ class _ProgressBar:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    runners = {"say": _run_say, "voices": _run_voices, "bench": _run_bench}
+    runners = {
+        "say": _run_say,
+        "voices": _run_voices,
+        "inspect": _run_inspect,
+        "bench": _run_bench,
+    }
     try:
         return runners[args.command](args)
     except AvatarLabError as error:
