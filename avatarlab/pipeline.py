@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +22,7 @@ from .motion.idle import IdleOptions
 from .motion.lipsync import LipsyncOptions
 from .options import Options
 from .render import Rig, build_rig, render_frames
-from .speech import synthesize
+from .speech import synthesize, synthesize_sentences
 from .types import Portrait, Track, Utterance
 from .video import VideoInfo, prefetch, resolve_format, write_video
 
@@ -180,3 +180,61 @@ def render_utterance(
         options=options,
         timings=timings,
     )
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One sentence of a stream: its speech and its frames, ready to play or send."""
+
+    index: int
+    start: float
+    """Seconds from the start of the whole speech to this chunk's first sample."""
+    utterance: Utterance
+    """This sentence only; its times are relative to ``start``."""
+    frames: Iterator[np.ndarray]
+    """Rendered lazily: read them before asking for the next chunk."""
+    n_frames: int
+    fps: float
+
+
+def stream(
+    text: str,
+    avatar: str | Path | np.ndarray | Avatar | None = None,
+    *,
+    options: Options | None = None,
+    **settings,
+) -> Iterator[Chunk]:
+    """Speak ``text`` sentence by sentence, yielding each one's audio and frames as soon as
+    it is synthesized: the first frames come after one sentence, not the whole script.
+
+    >>> for chunk in stream("Hello there. How are you today?"):  # doctest: +SKIP
+    ...     player.play(chunk.utterance.audio, list(chunk.frames))
+
+    Frame counts follow the audio's running length, so the chunks add up to exactly the
+    frames of the whole; head drift flows on across chunks (see ``make_track``).
+    """
+    options = (options or Options()).updated(**settings)
+    if not isinstance(avatar, Avatar):
+        avatar = load_avatar(avatar, size=options.size, full_frame=options.full_frame)
+    motion = motion_options(options)
+    samples, frames_done = 0, 0
+    sentences = synthesize_sentences(
+        text, options.voice, speed=options.speed, deterministic=not options.varied_voice
+    )
+    for index, utterance in enumerate(sentences):
+        start = samples / utterance.sample_rate
+        samples += len(utterance.audio)
+        frames_end = max(frames_done + 1, round(samples / utterance.sample_rate * options.fps))
+        n_frames = frames_end - frames_done
+        track = make_track(
+            utterance, motion, start=frames_done / options.fps, part=index, n_frames=n_frames
+        )
+        frames_done = frames_end
+        yield Chunk(
+            index=index,
+            start=start,
+            utterance=utterance,
+            frames=render_frames(avatar.rig, track),
+            n_frames=n_frames,
+            fps=options.fps,
+        )

@@ -23,10 +23,22 @@ def frame_count(duration: float, fps: float) -> int:
     return max(1, round(duration * fps))
 
 
-def make_track(utterance: Utterance, options: MotionOptions = MotionOptions()) -> Track:
-    n_frames = frame_count(utterance.duration, options.fps)
+def make_track(
+    utterance: Utterance,
+    options: MotionOptions = MotionOptions(),
+    *,
+    start: float = 0.0,
+    part: int = 0,
+    n_frames: int | None = None,
+) -> Track:
+    """Per-frame parameters for ``utterance``; ``start``/``part`` place it within longer
+    speech rendered in parts (see ``idle_track``), ``n_frames`` overrides the frame count."""
+    if n_frames is None:
+        n_frames = frame_count(utterance.duration, options.fps)
     mouth = mouth_track(utterance.phones, n_frames, options.fps, options.lipsync)
-    idle = idle_track(utterance, n_frames, options.fps, options.seed, options.idle)
+    idle = idle_track(
+        utterance, n_frames, options.fps, options.seed, options.idle, start=start, part=part
+    )
     return Track(fps=options.fps, **mouth, **idle)
 
 

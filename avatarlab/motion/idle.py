@@ -127,22 +127,37 @@ def saccades(
 
 
 def idle_track(
-    utterance: Utterance, n_frames: int, fps: float, seed: int, options: IdleOptions = IdleOptions()
+    utterance: Utterance,
+    n_frames: int,
+    fps: float,
+    seed: int,
+    options: IdleOptions = IdleOptions(),
+    start: float = 0.0,
+    part: int = 0,
 ) -> dict[str, np.ndarray]:
-    """Blink, gaze, brows and head angles for each frame."""
-    rng = np.random.default_rng(seed)
+    """Blink, gaze, brows and head angles for each frame.
+
+    For speech rendered in parts (streaming), ``start`` is where this part begins in the
+    whole and ``part`` its number: the slow head and brow drift is a function of absolute
+    time drawn from ``seed`` alone, so it flows on across parts; blinks and glances are
+    drawn per part.
+    """
+    drift = np.random.default_rng(seed)
+    events = np.random.default_rng([seed, part])
     times = frame_times(n_frames, fps)
-    blinks = blink_times(n_frames / fps, utterance.pauses, rng, options)
+    clock = start + times
+    blinks = blink_times(n_frames / fps, utterance.pauses, events, options)
     stress = emphasis(utterance, times)
     head = options.head_motion
-    gaze_x, gaze_y = saccades(times, rng, 0.04 * options.gaze_motion)
+    gaze_x, gaze_y = saccades(times, events, 0.04 * options.gaze_motion)
+    brows = np.clip(0.6 * stress + slow_noise(clock, drift, 0.1), 0, 1)
     values = {
         "blink": blink_curve(times, blinks),
         "gaze_x": gaze_x,
         "gaze_y": gaze_y,
-        "brows": options.brow_motion * np.clip(0.6 * stress + slow_noise(times, rng, 0.1), 0, 1),
-        "yaw": head * slow_noise(times, rng, 2.5),
-        "pitch": head * (slow_noise(times, rng, 1.5) + 2.0 * stress),
-        "roll": head * slow_noise(times, rng, 1.2),
+        "brows": options.brow_motion * brows,
+        "yaw": head * slow_noise(clock, drift, 2.5),
+        "pitch": head * (slow_noise(clock, drift, 1.5) + 2.0 * stress),
+        "roll": head * slow_noise(clock, drift, 1.2),
     }
     return {name: value.astype(np.float32) for name, value in values.items()}
