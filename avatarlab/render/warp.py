@@ -103,7 +103,7 @@ def grid_displacement(field: WarpField, displacements_px: np.ndarray) -> np.ndar
     return forward * field.grid_mask[..., None]
 
 
-def inverse_on_grid(field: WarpField, forward: np.ndarray, iterations: int = 2) -> np.ndarray:
+def inverse_on_grid(field: WarpField, forward: np.ndarray, iterations: int = 3) -> np.ndarray:
     """Backward displacement b with x = y + b(y) solving x + d(x) = y at every grid node y.
 
     Newton steps with the forward map's Jacobian: plain fixed-point iteration stalls exactly
@@ -129,7 +129,7 @@ def inverse_on_grid(field: WarpField, forward: np.ndarray, iterations: int = 2) 
         det = np.where(np.abs(det) < 0.05, np.copysign(0.05, det), det)
         step_x = (j[..., 3] * residual[..., 0] - j[..., 1] * residual[..., 1]) / det
         step_y = (j[..., 0] * residual[..., 1] - j[..., 2] * residual[..., 0]) / det
-        limit = 0.5 * step
+        limit = 2.0 * step
         backward = backward - np.clip(np.stack([step_x, step_y], axis=-1), -limit, limit)
     return backward
 
