@@ -11,8 +11,6 @@ against the audio, or from phone recognition; the figures say which.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..face import detect_landmarks
+from ..files import write_atomic, write_text_atomic
 from ..measure import bilabials_and_open_vowels, frames_at
 from ..types import Phone
 from . import figures as fig
@@ -140,7 +139,7 @@ def write_report(
 ) -> None:
     """Write the PNG and/or JSON report, each atomically (a temporary file, then a rename)."""
     if png is not None:
-        _atomic(
+        write_atomic(
             Path(png),
             lambda tmp: draw_report(
                 inspection.measures,
@@ -152,7 +151,7 @@ def write_report(
         )
     if json_path is not None:
         text = to_json(inspection)
-        _atomic(Path(json_path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        write_text_atomic(json_path, text)
 
 
 def to_json(inspection: Inspection) -> str:
@@ -166,22 +165,6 @@ def to_json(inspection: Inspection) -> str:
         "figures": {k: clean(v) for k, v in inspection.figures.items()},
     }
     return json.dumps(body, indent=2)
-
-
-def _atomic(path: Path, write) -> None:
-    from ..errors import OutputError
-
-    if not path.parent.is_dir():
-        raise OutputError(f"cannot write {path}: folder {path.parent} does not exist")
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=path.suffix)
-    os.close(handle)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 __all__ = ["Inspection", "inspect_video", "to_json", "write_report"]
