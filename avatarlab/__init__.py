@@ -4,7 +4,8 @@
 >>> result = avatarlab.say("Welcome to the course.", output="welcome.mp4")  # doctest: +SKIP
 >>> result.video_path, result.utterance.phones[0], result.track.n_frames  # doctest: +SKIP
 
-``say`` speaks with the bundled neural voice; ``stream`` yields sentence-sized chunks of
+``say`` speaks with the bundled neural voice; ``animate`` lip-syncs to a recording
+(``recognize`` gives just its timeline); ``stream`` yields sentence-sized chunks of
 audio and frames as soon as each is ready (for live use); ``render_utterance`` animates speech you
 already have a timeline for; ``load_avatar`` prepares a photo once for many renders;
 ``list_voices`` shows the voices on this machine. Names are imported lazily, so
@@ -20,6 +21,8 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "say": "avatarlab.pipeline",
+    "animate": "avatarlab.pipeline",
+    "recognize": "avatarlab.align",
     "stream": "avatarlab.pipeline",
     "render_utterance": "avatarlab.pipeline",
     "load_avatar": "avatarlab.pipeline",

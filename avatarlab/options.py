@@ -13,8 +13,16 @@ from typing import Any
 from .errors import InputError
 from .video.encode import FORMATS
 
+LIPSYNC_METHODS = ("auto", "phones", "energy")
+"""How recorded speech is read (see ``avatarlab.align``)."""
+SUBTITLE_FORMATS = ("srt", "vtt")
+VISEME_FORMATS = ("json", "rhubarb-tsv")
+"""Timing exports (see ``avatarlab.exports``), offered alike by the CLI, the API and Python."""
+
 
 def _option(default: Any, help: str, **limits: Any) -> Any:
+    """A setting with its help text and limits; ``speech="text"`` or ``"recorded"`` marks
+    one that only applies to synthesized or to recorded speech."""
     return field(default=default, metadata={"help": help, **limits})
 
 
@@ -24,8 +32,11 @@ class Options:
         None,
         "Piper voice: a path to an .onnx file, or a name in $AVATARLAB_VOICES "
         "(default: the bundled en_US 'joe' voice)",
+        speech="text",
     )
-    speed: float = _option(1.0, "speaking rate: 1.1 is 10% faster", low=0.5, high=2.0)
+    speed: float = _option(
+        1.0, "speaking rate: 1.1 is 10% faster", low=0.5, high=2.0, speech="text"
+    )
     size: int = _option(
         512, "side of the square video around the face, in pixels", low=128, high=2048
     )
@@ -41,12 +52,30 @@ class Options:
         False,
         "let the voice vary its timing between runs (Piper's "
         "own randomness) instead of the same audio every time",
+        speech="text",
     )
     head_motion: float = _option(
         1.0, "scale of head movement: 0 keeps the head still", low=0.0, high=3.0
     )
     articulation: float = _option(
         1.0, "scale of mouth opening: below 1 mumbles, above 1 over-articulates", low=0.3, high=1.6
+    )
+
+    captions: bool = _option(False, "burn the words into the video as captions")
+    lipsync: str = _option(
+        "auto",
+        "how recorded speech moves the mouth: auto (the transcript aligned, else phones "
+        "recognized, else loudness), phones, or energy (loudness: any language)",
+        choices=LIPSYNC_METHODS,
+        speech="recorded",
+    )
+    max_audio_seconds: float = _option(
+        600.0,
+        "longest recording accepted, in seconds",
+        low=1.0,
+        high=14_400.0,
+        speech="recorded",
+        server=False,
     )
 
     def validated(self) -> Options:
@@ -76,7 +105,7 @@ class Options:
 
 def option_specs() -> list[tuple[str, type, Any, dict[str, Any]]]:
     """(name, type, default, metadata) of every option, for building CLIs and forms."""
-    hints = {"str | None": str, "float": float, "int": int, "bool": bool}
+    hints = {"str | None": str, "str": str, "float": float, "int": int, "bool": bool}
     specs = []
     for spec in fields(Options):
         default = spec.default if spec.default is not MISSING else None

@@ -9,13 +9,13 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
-from .errors import OutputError
+from .errors import AudioError, InputError, OutputError
 from .face import crop_portrait, default_avatar, find_face, load_image
 from .motion import MotionOptions, make_track
 from .motion.idle import IdleOptions
@@ -24,7 +24,7 @@ from .options import Options
 from .render import Rig, build_rig, render_frames
 from .speech import synthesize, synthesize_sentences
 from .types import Portrait, Track, Utterance
-from .video import VideoInfo, prefetch, resolve_format, write_video
+from .video import VideoInfo, prefetch, probe, read_audio, resolve_format, write_video
 
 Progress = Callable[[str, int, int], None]
 """Called as progress(stage, done, total); stages: "voice", "face", "render"."""
@@ -53,7 +53,16 @@ class Result:
     avatar: Avatar
     options: Options
     timings: dict[str, float] = field(default_factory=dict)
-    """Seconds spent per stage: speech, face, motion, render (render includes encoding)."""
+    """Seconds spent per stage: speech or align, face, motion, render (with encoding)."""
+    lipsync: str = "voice"
+    """Where the phones came from: the voice's own timeline, or for recorded speech
+    ``alignment``, ``recognition`` or ``energy`` (see ``avatarlab.align``)."""
+    speech_notes: tuple[str, ...] = ()
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Things the user should know: which face was used, why a method was skipped."""
+        return self.avatar.notes + self.speech_notes
 
     @property
     def video_path(self) -> Path:
@@ -157,11 +166,14 @@ def render_utterance(
     timings["motion"] = time.perf_counter() - mark
     path = Path(output) if output else default_output(options)
     fmt = resolve_format(path, options.format)
+    frames = render_frames(avatar.rig, track)
+    if options.captions:
+        frames = _captioned(frames, utterance, options.fps)
     mark = time.perf_counter()
     report = (lambda done: progress("render", done, track.n_frames)) if progress else None
     video = write_video(
         path,
-        prefetch(render_frames(avatar.rig, track)),
+        prefetch(frames),
         fps=options.fps,
         audio=utterance.audio,
         sample_rate=utterance.sample_rate,
@@ -180,6 +192,76 @@ def render_utterance(
         options=options,
         timings=timings,
     )
+
+
+def animate(
+    audio: str | Path | np.ndarray,
+    avatar: str | Path | np.ndarray | Avatar | None = None,
+    *,
+    text: str | None = None,
+    sample_rate: int | None = None,
+    output: str | Path | None = None,
+    options: Options | None = None,
+    progress: Progress | None = None,
+    **settings,
+) -> Result:
+    """Render ``avatar`` speaking a recording: a file in any common format (or the sound of
+    a video), or mono samples with their ``sample_rate``.
+
+    >>> result = animate("voiceover.mp3", "me.jpg", text="the exact words")  # doctest: +SKIP
+    >>> result.lipsync, result.notes  # doctest: +SKIP
+
+    ``text``, when given, is aligned to the audio for the best timing; without it the phones
+    are recognized, and speech the recognizer cannot follow moves the mouth by its loudness.
+    """
+    from .align import recognize
+
+    options = (options or Options()).updated(**settings)
+    started = time.perf_counter()
+    samples, rate = _recording(audio, sample_rate, options.max_audio_seconds)
+    if progress:
+        progress("align", 0, 1)
+    alignment = recognize(
+        samples, rate, text, method=options.lipsync, max_seconds=options.max_audio_seconds
+    )
+    timings = {"align": time.perf_counter() - started}
+    result = render_utterance(
+        alignment.utterance,
+        avatar,
+        output=output,
+        options=options,
+        progress=progress,
+        timings=timings,
+    )
+    return replace(result, lipsync=alignment.method, speech_notes=alignment.notes)
+
+
+def _recording(
+    audio: str | Path | np.ndarray, sample_rate: int | None, max_seconds: float
+) -> tuple[np.ndarray, int]:
+    if isinstance(audio, np.ndarray):
+        if not sample_rate:
+            raise InputError("give the sample_rate of the audio samples")
+        return audio, sample_rate
+    path = Path(audio)
+    length = probe(path).audio_duration
+    if length is None:
+        raise AudioError(f"{path} has no audio stream")
+    if length > max_seconds:
+        raise AudioError(
+            f"{path.name} is {length:.1f} s long; the limit is {max_seconds:g} s "
+            "(raise it with --max-audio-seconds)"
+        )
+    return read_audio(path)
+
+
+def _captioned(frames: Iterator[np.ndarray], utterance: Utterance, fps: float):
+    from .exports.captions import caption_frames
+    from .exports.subtitles import subtitle_cues
+
+    if not utterance.words:
+        raise InputError("captions need the words: give the transcript (--text)")
+    return caption_frames(frames, subtitle_cues(utterance), fps)
 
 
 @dataclass(frozen=True)

@@ -114,3 +114,30 @@ def test_report_has_every_panel_and_a_contact_sheet(inspected, tmp_path):
     write_report(inspected, png, js)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert '"bilabial_closure_rate": 1.0' in js.read_text() == to_json(inspected)
+
+
+def test_phones_come_from_the_videos_own_audio(bilabial_render, tmp_path):
+    """Any video, no timeline given: the transcript is aligned, or the phones recognized."""
+    from conftest import BILABIAL_SCRIPT
+
+    aligned = inspect_video(bilabial_render.video_path, text=BILABIAL_SCRIPT).figures
+    assert aligned["phones_from"] == "alignment"
+    assert aligned["bilabials"] == len(
+        [p for p in bilabial_render.utterance.phones if p.symbol in "pbm"]
+    )
+    # The aligner counts a stop's silent closure into it, a little earlier than the voice
+    # places it (see test_align), so not every middle frame of ours is shut: most are.
+    assert aligned["bilabial_closure_rate"] >= 0.75
+    assert aligned["open_closed_ratio"] > 3
+    recognized = inspect_video(bilabial_render.video_path).figures
+    assert recognized["phones_from"] == "recognition"
+    assert recognized["bilabials"] >= 10
+    n = bilabial_render.track.n_frames
+    frozen = _rerender(
+        bilabial_render,
+        tmp_path / "frozen.mp4",
+        mouth_open=np.full(n, 0.35, np.float32),
+        jaw=np.full(n, 0.3, np.float32),
+    )
+    figures = inspect_video(frozen, text=BILABIAL_SCRIPT).figures
+    assert figures["bilabial_closure_rate"] < 0.2

@@ -96,3 +96,12 @@ def test_same_inputs_same_video_frames(tmp_path):
     second = avatarlab.say("Maybe.", output=tmp_path / "b.mp4", seed=5)
     assert np.array_equal(first.utterance.audio, second.utterance.audio)
     assert np.array_equal(first.track.yaw, second.track.yaw)
+
+
+def test_captions_are_burned_into_the_bottom_of_the_picture(tmp_path):
+    plain = avatarlab.say("Map the moon.", output=tmp_path / "a.mp4", size=256)
+    captioned = avatarlab.say("Map the moon.", output=tmp_path / "b.mp4", size=256, captions=True)
+    middle = plain.track.n_frames // 2
+    a, b = (list(read_frames(r.video_path))[middle].astype(float) for r in (plain, captioned))
+    assert np.abs(a[200:] - b[200:]).mean() > 10  # text on a dark box, bottom fifth
+    assert np.abs(a[:150] - b[:150]).mean() < 1  # the face above is untouched

@@ -68,7 +68,9 @@ def test_round_trip(tmp_path: Path, fmt: str, video_codec: str, audio_codec: str
 
     media = probe(out)
     assert (media.video_codec, media.audio_codec, media.pix_fmt) == (
-        video_codec, audio_codec, "yuv420p"
+        video_codec,
+        audio_codec,
+        "yuv420p",
     )
     assert (media.width, media.height, media.n_frames, media.fps) == (128, 96, 48, FPS)
     assert abs(media.duration - media.audio_duration) <= 1 / FPS
@@ -166,8 +168,9 @@ def test_folder_that_is_a_file(tmp_path: Path) -> None:
     # chmod cannot stop root; a regular file where the folder should be always fails.
     (tmp_path / "file.txt").write_text("not a folder")
     with pytest.raises(OutputError, match="cannot write .*file.txt"):
-        write_video(tmp_path / "file.txt" / "out.mp4", frames(2), fps=FPS, audio=None,
-                    sample_rate=SR)
+        write_video(
+            tmp_path / "file.txt" / "out.mp4", frames(2), fps=FPS, audio=None, sample_rate=SR
+        )
     assert leftovers(tmp_path) == ["file.txt"]
 
 
@@ -202,8 +205,9 @@ def test_bad_frames(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="frame 1 has shape"):
         write_video(tmp_path / "out.mp4", mixed, fps=FPS, audio=None, sample_rate=SR)
     with pytest.raises(InputError, match="uint8"):
-        write_video(tmp_path / "out.mp4", iter([frame(0) / 255.0]), fps=FPS, audio=None,
-                    sample_rate=SR)
+        write_video(
+            tmp_path / "out.mp4", iter([frame(0) / 255.0]), fps=FPS, audio=None, sample_rate=SR
+        )
     with pytest.raises(InputError, match="no frames"):
         write_video(tmp_path / "out.mp4", iter([]), fps=FPS, audio=None, sample_rate=SR)
     assert leftovers(tmp_path) == []

@@ -20,6 +20,8 @@ from .visemes import SHAPES, VOWEL_VISEMES, viseme_for
 MOUTH_FIELDS = ("mouth_open", "jaw", "width", "tuck", "tongue")
 SHORT_PAUSE = 0.25
 """Seconds of silence it takes for the mouth to relax fully closed."""
+CONTACT_VISEMES = ("PP", "FF")
+"""Visemes whose contact (lips shut, lip tucked) is forced on, however short the phone."""
 
 
 @dataclass(frozen=True)
@@ -99,20 +101,34 @@ def _targets(segs: list[Segment], boost: float) -> np.ndarray:
     return np.array(rows, dtype=np.float64).reshape(len(segs), len(MOUTH_FIELDS))
 
 
-def _blend(
-    segs: list[Segment], times: np.ndarray, options: LipsyncOptions, chunk: int = 512
-) -> dict[str, np.ndarray]:
+def segment_weights(
+    segs: list[Segment], times: np.ndarray, options: LipsyncOptions = LipsyncOptions()
+) -> np.ndarray:
+    """How much each segment shapes the mouth at each time (frames×segments, rows sum to 1).
+
+    This is the coarticulation model itself, public so that exports can say how fully the
+    mouth reaches each viseme; the mouth's value is these weights times the segments' targets.
+    Memory grows as times×segments, so pass long timelines in chunks.
+    """
     starts = np.array([s.start for s in segs])
     ends = np.array([s.end for s in segs])
     weight = np.array([_dominance(s) for s in segs])
+    t = np.asarray(times, dtype=np.float64)[:, None]  # frames×1
+    outside = np.maximum(starts - t, 0.0) + np.maximum(t - ends, 0.0)  # frames×segments
+    dominance = weight * np.exp(-((outside / options.blend_time) ** 2))
+    dominance /= dominance.sum(axis=1, keepdims=True) + 1e-12
+    return dominance
+
+
+def _blend(
+    segs: list[Segment], times: np.ndarray, options: LipsyncOptions, chunk: int = 512
+) -> dict[str, np.ndarray]:
     targets = _targets(segs, options.stress_boost)
     out = np.empty((len(times), len(MOUTH_FIELDS)))
     for first in range(0, len(times), chunk):
-        t = times[first : first + chunk, None]  # frames×1
-        outside = np.maximum(starts - t, 0.0) + np.maximum(t - ends, 0.0)  # frames×segments
-        dominance = weight * np.exp(-((outside / options.blend_time) ** 2))
-        dominance /= dominance.sum(axis=1, keepdims=True) + 1e-12
-        out[first : first + chunk] = dominance @ targets
+        out[first : first + chunk] = (
+            segment_weights(segs, times[first : first + chunk], options) @ targets
+        )
     return {name: out[:, i] for i, name in enumerate(MOUTH_FIELDS)}
 
 
@@ -121,7 +137,7 @@ def _enforce_contacts(
 ) -> None:
     """Shut the lips on every p/b/m and tuck them on every f/v, however short the phone."""
     for seg in segs:
-        if seg.viseme not in ("PP", "FF"):
+        if seg.viseme not in CONTACT_VISEMES:
             continue
         frames = _contact_frames(seg, times, fps)
         if seg.viseme == "PP":

@@ -1,8 +1,8 @@
 """Phones → visemes → mouth shapes.
 
 Visemes are the 15 classes of Meta's (Oculus) lipsync: sil PP FF TH DD kk CH SS nn RR aa E
-ih oh ou. One table maps Piper's IPA phones to them (below); the ARPAbet table for recorded
-speech lives beside the aligner and maps to the same classes. Each viseme has a mouth target
+ih oh ou. Two tables map phones to them: Piper's IPA and pocketsphinx's ARPAbet (recorded
+speech), so both sources drive the same mouth. Each viseme has a mouth target
 and a dominance: how strongly it holds its shape against its neighbours when speech is fast
 (Cohen and Massaro's coarticulation model). Lip closure for p/b/m and the lip tuck for f/v
 are also enforced as hard constraints in ``lipsync``; the dominance only shapes the approach.
@@ -64,6 +64,26 @@ IPA_TO_VISEME: dict[str, str] = {
     **dict.fromkeys(["u", "ʊ", "w", "ʉ", "ʍ"], "ou"),
 }
 
+# pocketsphinx (CMU dictionary, en-US) ARPAbet → viseme. Diphthongs come as one phone here
+# and take the viseme of their first, longer half; SIL and noise phones are silence.
+ARPABET_TO_VISEME: dict[str, str] = {
+    **dict.fromkeys(["P", "B", "M"], "PP"),
+    **dict.fromkeys(["F", "V"], "FF"),
+    **dict.fromkeys(["TH", "DH"], "TH"),
+    **dict.fromkeys(["T", "D"], "DD"),
+    **dict.fromkeys(["K", "G", "NG", "HH"], "kk"),
+    **dict.fromkeys(["CH", "JH", "SH", "ZH"], "CH"),
+    **dict.fromkeys(["S", "Z"], "SS"),
+    **dict.fromkeys(["N", "L"], "nn"),
+    **dict.fromkeys(["R", "ER"], "RR"),
+    **dict.fromkeys(["AA", "AE", "AH", "AY", "AW"], "aa"),
+    **dict.fromkeys(["EH", "EY"], "E"),
+    **dict.fromkeys(["IH", "IY", "Y"], "ih"),
+    **dict.fromkeys(["AO", "OW", "OY"], "oh"),
+    **dict.fromkeys(["UH", "UW", "W"], "ou"),
+    **dict.fromkeys(["SIL", "+NSN+", "+SPN+", "+BREATH+", "+NOISE+"], "sil"),
+}
+
 # Unknown symbols (another language's voice, rare espeak output) take a neutral, half-open
 # shape rather than closing the mouth in the middle of speech.
 FALLBACK_VISEME = "E"
@@ -72,7 +92,9 @@ VOWEL_VISEMES = frozenset({"aa", "E", "ih", "oh", "ou"})
 
 
 def viseme_for(symbol: str) -> str:
-    """The viseme of one phone symbol (IPA or an ARPAbet symbol already mapped upstream)."""
+    """The viseme of one phone symbol: a viseme name itself, IPA (Piper) or ARPAbet
+    (pocketsphinx). The alphabets do not collide: ARPAbet is upper-case ASCII, and where it
+    spells a viseme's name (CH, TH) the sounds agree."""
     if symbol in SHAPES:
         return symbol
-    return IPA_TO_VISEME.get(symbol, FALLBACK_VISEME)
+    return IPA_TO_VISEME.get(symbol) or ARPABET_TO_VISEME.get(symbol, FALLBACK_VISEME)
