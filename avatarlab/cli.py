@@ -8,21 +8,31 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import AvatarLabError, InputError
-from .options import Options, option_specs
+from .files import write_text_atomic
+from .options import SUBTITLE_FORMATS, VISEME_FORMATS, Options, option_specs
 
 EPILOG = """examples:
   avatarlab say "Hello, I'm your new tutor."
   avatarlab say -a me.jpg -o intro.mp4 --text-file script.txt --speed 1.1 --size 720
+  avatarlab say "Hello there" --subtitles srt --visemes json
+  avatarlab animate --audio voiceover.mp3 -a me.jpg -o talk.mp4
+  avatarlab visemes --audio line.wav --format rhubarb-tsv > line.tsv
+  avatarlab serve --port 8000
   avatarlab voices
   avatarlab inspect talk.mp4 --text "the words spoken"
   avatarlab bench
 """
 
 
-def _add_options(parser: argparse.ArgumentParser) -> None:
-    """One flag per field of ``Options``: names, defaults and help come from there."""
-    group = parser.add_argument_group("rendering options")
+def _add_options(parser: argparse.ArgumentParser, speech: str, *, video: bool = True) -> None:
+    """One flag per field of ``Options``: names, defaults and help come from there.
+    ``speech``: "text" or "recorded", whose settings to offer; ``video``: also the
+    rendering ones (those that apply to either kind of speech)."""
+    group = parser.add_argument_group("rendering options" if video else "options")
     for name, kind, default, meta in option_specs():
+        applies = meta.get("speech")
+        if applies not in (None, speech) or (applies is None and not video):
+            continue
         flag = "--" + name.replace("_", "-")
         help_text = meta["help"].replace("%", "%%")
         if kind is bool:
@@ -40,7 +50,54 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _options_from(args: argparse.Namespace) -> Options:
-    return Options().updated(**{name: getattr(args, name) for name, *_ in option_specs()})
+    given = {name: getattr(args, name, None) for name, *_ in option_specs()}
+    return Options().updated(**given)
+
+
+def _add_video_args(parser: argparse.ArgumentParser) -> None:
+    """What ``say`` and ``animate`` share: the face, where the video goes, its sidecars."""
+    parser.add_argument(
+        "-a",
+        "--avatar",
+        metavar="IMAGE",
+        help="portrait photo (jpg, png, webp...); default: the bundled astronaut",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="video file to write (default: avatarlab-<date>-<time>.mp4 here)",
+    )
+    parser.add_argument(
+        "--subtitles",
+        action="append",
+        choices=SUBTITLE_FORMATS,
+        default=[],
+        help="also write subtitles next to the video (repeat for both)",
+    )
+    parser.add_argument(
+        "--visemes",
+        action="append",
+        choices=VISEME_FORMATS,
+        default=[],
+        help="also write the viseme track next to the video (repeat for both)",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def _add_recording_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--audio",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="the speech: wav, mp3, m4a, ogg, flac, or a video's sound",
+    )
+    parser.add_argument("--text", help="the exact words spoken, for the best timing")
+    parser.add_argument(
+        "--text-file", type=Path, metavar="FILE", help="read the words spoken from a UTF-8 file"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,21 +118,75 @@ def build_parser() -> argparse.ArgumentParser:
     say.add_argument(
         "--text-file", type=Path, metavar="FILE", help="read the script from a UTF-8 file"
     )
-    say.add_argument(
-        "-a",
-        "--avatar",
-        metavar="IMAGE",
-        help="portrait photo (jpg, png, webp...); default: the bundled astronaut",
+    _add_video_args(say)
+    _add_options(say, "text")
+
+    animate = commands.add_parser(
+        "animate",
+        help="render a portrait speaking a recording",
+        description="Lip-sync a portrait to recorded speech. With --text the words are "
+        "aligned to the audio; without, the phones are recognized (US English); speech the "
+        "recognizer cannot follow moves the mouth by its loudness (any language).",
     )
-    say.add_argument(
-        "-o",
-        "--output",
+    _add_recording_args(animate)
+    _add_video_args(animate)
+    _add_options(animate, "recorded")
+
+    visemes = commands.add_parser(
+        "visemes",
+        help="the viseme track of a recording, without a video",
+        description="Find the mouth shapes of recorded speech and print them (or write "
+        "FILE): for driving a 2D or 3D character in your own engine.",
+    )
+    _add_recording_args(visemes)
+    visemes.add_argument(
+        "--format",
+        dest="export",
+        metavar="FORMAT",
+        choices=VISEME_FORMATS + SUBTITLE_FORMATS,
+        default="json",
+        help="json (time, viseme, weight), rhubarb-tsv (Rhubarb Lip Sync's A-H/X), "
+        "or subtitles: srt, vtt (need --text) (default: json)",
+    )
+    visemes.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help="write here instead of printing"
+    )
+    _add_options(visemes, "recorded", video=False)
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve the web page and the HTTP API",
+        description="Run the web app (http://HOST:PORT/), the JSON API (/v1, documented at "
+        "/docs) and the render workers in one process. Jobs and uploads are kept in the data "
+        "folder and survive restarts.",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    serve.add_argument(
+        "--data",
         type=Path,
-        metavar="FILE",
-        help="video file to write (default: avatarlab-<date>-<time>.mp4 here)",
+        metavar="DIR",
+        help="where jobs, uploads and videos are kept (default: $AVATARLAB_DATA or "
+        "~/.local/share/avatarlab)",
     )
-    say.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    _add_options(say)
+    serve.add_argument("--workers", type=int, help="renders at once (default: one per CPU core)")
+    serve.add_argument(
+        "--max-queued", type=int, help="jobs allowed to wait for a worker (default: 32)"
+    )
+    serve.add_argument(
+        "--max-audio-seconds", type=float, help="longest uploaded recording (default: 300)"
+    )
+    serve.add_argument(
+        "--max-upload-mb", type=float, help="largest upload, image or audio (default: 20)"
+    )
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=("critical", "error", "warning", "info", "debug"),
+        help="server log detail (default: %(default)s)",
+    )
 
     commands.add_parser(
         "voices",
@@ -121,7 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _script(args: argparse.Namespace) -> str:
+def _text(args: argparse.Namespace) -> str | None:
+    """The text from the argument or from --text-file (not both), None if neither."""
     if args.text and args.text_file:
         raise InputError("give the text either as an argument or with --text-file, not both")
     if args.text_file:
@@ -129,9 +241,14 @@ def _script(args: argparse.Namespace) -> str:
             return args.text_file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise InputError(f"cannot read the text file {args.text_file}: {error}") from None
-    if args.text is None:
-        raise InputError('nothing to say: give a text, e.g. avatarlab say "Hello there"')
     return args.text
+
+
+def _script(args: argparse.Namespace) -> str:
+    text = _text(args)
+    if text is None:
+        raise InputError('nothing to say: give a text, e.g. avatarlab say "Hello there"')
+    return text
 
 
 def _run_say(args: argparse.Namespace) -> int:
@@ -139,17 +256,96 @@ def _run_say(args: argparse.Namespace) -> int:
 
     text = _script(args)
     options = _options_from(args)
+    _check_sidecars(args, has_words=True)
     with _ProgressBar(disabled=args.quiet) as bar:
         result = say(text, args.avatar, output=args.output, options=options, progress=bar.update)
-    for note in result.avatar.notes:
+    return _report_video(result, args)
+
+
+def _run_animate(args: argparse.Namespace) -> int:
+    from .pipeline import animate
+
+    text = _text(args)
+    options = _options_from(args)
+    _check_sidecars(args, has_words=bool(text and text.strip()))
+    with _ProgressBar(disabled=args.quiet) as bar:
+        result = animate(
+            args.audio,
+            args.avatar,
+            text=text,
+            output=args.output,
+            options=options,
+            progress=bar.update,
+        )
+    return _report_video(result, args)
+
+
+def _check_sidecars(args: argparse.Namespace, has_words: bool) -> None:
+    """Refuse before rendering what cannot be written after it."""
+    if (args.subtitles or args.captions) and not has_words:
+        raise InputError("subtitles and captions need the words: give --text or --text-file")
+
+
+def _report_video(result, args: argparse.Namespace) -> int:
+    from .exports import write_sidecars
+
+    sidecars = write_sidecars(
+        result.video_path, result.utterance, subtitles=args.subtitles, visemes=args.visemes
+    )
+    for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     video = result.video
     spent = sum(result.timings.values())
+    how = "" if result.lipsync == "voice" else f", lip-sync by {result.lipsync}"
     print(
         f"wrote {Path(video.path).resolve()} ({video.duration:.1f} s, "
-        f"{video.width}×{video.height}, "
-        f"{video.fps:g} fps) in {spent:.1f} s"
+        f"{video.width}×{video.height}, {video.fps:g} fps{how}) in {spent:.1f} s"
     )
+    for path in sidecars:
+        print(f"wrote {Path(path).resolve()}")
+    return 0
+
+
+def _run_visemes(args: argparse.Namespace) -> int:
+    from .align import recognize
+    from .exports import render_export
+    from .video import read_audio
+
+    text = _text(args)
+    options = _options_from(args)
+    if args.export in SUBTITLE_FORMATS and not (text and text.strip()):
+        raise InputError("subtitles need the words: give --text or --text-file")
+    samples, rate = read_audio(args.audio)
+    alignment = recognize(
+        samples, rate, text, method=options.lipsync, max_seconds=options.max_audio_seconds
+    )
+    content = render_export(alignment.utterance, args.export)
+    for note in alignment.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"lip-sync by {alignment.method}", file=sys.stderr)
+    if args.output is None:
+        sys.stdout.write(content)
+        return 0
+    write_text_atomic(args.output, content)
+    print(f"wrote {args.output.resolve()}", file=sys.stderr)
+    return 0
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from .server import ServerSettings, serve
+
+    overrides = {
+        "data_dir": args.data,
+        "workers": args.workers,
+        "max_queued_jobs": args.max_queued,
+        "max_audio_seconds": args.max_audio_seconds,
+        "max_upload_mb": args.max_upload_mb,
+    }
+    settings = replace(ServerSettings(), **{k: v for k, v in overrides.items() if v is not None})
+    print(f"AvatarLab on http://{args.host}:{args.port}/  (API docs at /docs; Ctrl+C stops)")
+    serve(args.host, args.port, settings, log_level=args.log_level)
     return 0
 
 
@@ -220,6 +416,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     runners = {
         "say": _run_say,
+        "animate": _run_animate,
+        "visemes": _run_visemes,
+        "serve": _run_serve,
         "voices": _run_voices,
         "inspect": _run_inspect,
         "bench": _run_bench,

@@ -6,8 +6,16 @@ from avatarlab.bench import measure
 def test_bench_reports_every_stage_consistently():
     figures = measure(seconds=2)
     assert figures["speech_seconds"] > 1.0
-    for key in ("speech_realtime_factor", "render_fps", "encode_only_fps", "render_encode_fps",
-                "end_to_end_realtime_factor", "peak_memory_mb"):
+    for key in (
+        "speech_realtime_factor",
+        "render_fps",
+        "encode_only_fps",
+        "render_encode_fps",
+        "end_to_end_realtime_factor",
+        "align_realtime_factor",
+        "animate_realtime_factor",
+        "peak_memory_mb",
+    ):
         assert figures[key] > 0, key
     # Rendering and encoding together cannot beat either alone.
     assert figures["render_encode_fps"] <= 1.1 * figures["encode_only_fps"]

@@ -1,5 +1,6 @@
 """The `avatarlab` command: what a user types, what they see, and what is left on disk."""
 
+import re
 import subprocess
 import sys
 import zlib
@@ -140,3 +141,81 @@ def test_help_explains_every_flag():
     ):
         assert flag in result.stdout
     assert "10% faster" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def speech_wav(tmp_path_factory):
+    from audio_files import write_audio
+
+    from avatarlab.speech import synthesize
+
+    speech = synthesize("Peter may pay for the pump, maybe.", None)
+    return write_audio(tmp_path_factory.mktemp("rec") / "line.wav", speech.audio, 22050)
+
+
+def test_animate_writes_the_video_and_its_sidecars(capsys, tmp_path, speech_wav):
+    out = tmp_path / "talk.mp4"
+    code, stdout, _ = _run(
+        capsys,
+        "animate",
+        "--audio",
+        str(speech_wav),
+        "--text",
+        "Peter may pay for the pump, maybe.",
+        "-o",
+        str(out),
+        "--size",
+        "256",
+        "--subtitles",
+        "srt",
+        "--visemes",
+        "rhubarb-tsv",
+    )
+    assert code == 0, stdout
+    assert "lip-sync by alignment" in stdout and f"wrote {out}" in stdout
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == ["talk.mp4", "talk.srt", "talk.visemes.tsv"]
+    assert "pump" in (tmp_path / "talk.srt").read_text()
+    assert abs(probe(out).duration - probe(speech_wav).audio_duration) <= 1 / 25
+
+
+def test_visemes_prints_a_rhubarb_track_without_a_video(capsys, tmp_path, speech_wav):
+    code, stdout, stderr = _run(
+        capsys, "visemes", "--audio", str(speech_wav), "--format", "rhubarb-tsv"
+    )
+    assert code == 0
+    lines = stdout.splitlines()
+    assert lines and all(re.fullmatch(r"\d+\.\d{2}\t[A-HX]", line) for line in lines)
+    assert "A" in {line.split("\t")[1] for line in lines}  # the p's of Peter, pay, pump
+    assert "lip-sync by recognition" in stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["animate", "--audio", "/no/such/voice.wav"], "no such file"),
+        (["animate", "--audio", "{notes}"], "not a media file"),
+        (["animate", "--audio", "{silence}"], "the audio is silent"),
+        (["animate", "--audio", "{wav}", "--max-audio-seconds", "1"], "the limit is 1 s"),
+        (["animate", "--audio", "{wav}", "--subtitles", "srt"], "need the words"),
+        (["animate", "--audio", "{wav}", "--text", "a", "--text-file", "{notes}"], "not both"),
+        (["visemes", "--audio", "{wav}", "--format", "srt"], "need the words"),
+        (["visemes", "--audio", "{notes}"], "not a media file"),
+        (["say", "Hi", "--captions", "--voice", "/no/such.onnx"], "Voice model not found"),
+    ],
+)
+def test_recording_mistakes_give_one_clear_line_and_exit_1(
+    capsys, tmp_path, monkeypatch, speech_wav, argv, message
+):
+    from audio_files import write_audio
+
+    notes = tmp_path / "notes.mp3"
+    notes.write_text("not audio")
+    silence = write_audio(tmp_path / "silence.wav", np.zeros(22050, np.float32), 22050)
+    names = {"notes": notes, "silence": silence, "wav": speech_wav}
+    monkeypatch.chdir(tmp_path)
+    code, _, stderr = _run(capsys, *(arg.format(**names) for arg in argv))
+    assert code == 1
+    assert stderr.startswith("avatarlab: error: ") and message in stderr, stderr
+    assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.mp3", "silence.wav"]
