@@ -6,6 +6,8 @@ tests hand only its sound (and sometimes its text) to the align stage and compar
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 from audio_files import CODECS, write_audio
@@ -188,3 +190,20 @@ def test_bad_recordings_are_refused_with_a_reason(tmp_path):
     assert not (tmp_path / "x.mp4").exists()
     with pytest.raises(InputError, match="sample_rate"):
         avatarlab.animate(np.zeros(100, np.float32), output=tmp_path / "x.mp4")
+
+
+def test_long_recordings_align_piece_by_piece_to_the_same_timeline(speech, monkeypatch):
+    """Pieces of a few seconds stand in for the 15-30 s pieces of a long recording."""
+    whole = recognize(speech.audio, speech.sample_rate, BILABIAL_SCRIPT)
+    stage = importlib.import_module("avatarlab.align.recognize")  # the module, not the function
+    monkeypatch.setattr(stage, "ALIGN_PIECE_SECONDS", (1.5, 3.0))
+    pieced = recognize(speech.audio, speech.sample_rate, BILABIAL_SCRIPT)
+    assert pieced.method == "alignment"
+    assert [w.text for w in pieced.utterance.words] == [w.text for w in whole.utterance.words]
+    starts = np.array([w.start for w in pieced.utterance.words])
+    assert np.abs(starts - [w.start for w in whole.utterance.words]).max() < 2 * FRAME
+    errors = nearest_errors(
+        bilabial_middles(speech.phones), bilabial_middles(pieced.utterance.phones)
+    )
+    # A cut every 1.5-3 s (ten times more often than for real) may clip a phone at a cut.
+    assert errors.max() <= 0.1 and np.median(errors) <= 0.045, errors

@@ -69,9 +69,7 @@ def align(pcm: bytes, words: Sequence[str]) -> Aligned | None:
     sphinx = _aligner()
     with sphinx.lock:
         decoder = sphinx.decoder
-        for word in set(words):
-            if decoder.lookup_word(word) is None:
-                decoder.add_word(word, arpabet_for(word), True)
+        _know(decoder, words)
         try:
             decoder.set_align_text(" ".join(words))
             sphinx.decode(pcm)
@@ -92,6 +90,34 @@ def align(pcm: bytes, words: Sequence[str]) -> Aligned | None:
     if len(spoken) != len(words):
         return None
     return Aligned(phones, spoken)
+
+
+def said_prefix(pcm: bytes, candidates: Sequence[str]) -> int | None:
+    """How many of ``candidates``, from the first on, the audio says: a grammar that
+    accepts any prefix of them finds where a piece of a long recording ends in its
+    transcript. None when not even a prefix fits."""
+    sphinx = _aligner()
+    count = len(candidates)
+    transitions = [(i, i + 1, 1.0, word) for i, word in enumerate(candidates)]
+    transitions += [(i, count, 1.0) for i in range(1, count)]
+    with sphinx.lock:
+        decoder = sphinx.decoder
+        _know(decoder, candidates)
+        decoder.add_fsg("prefix", decoder.create_fsg("prefix", 0, count, transitions))
+        decoder.activate_search("prefix")
+        try:
+            sphinx.decode(pcm)
+        except RuntimeError:
+            return None
+        hypothesis = decoder.hyp()
+    return None if hypothesis is None else len(hypothesis.hypstr.split())
+
+
+def _know(decoder: Decoder, words: Sequence[str]) -> None:
+    """Add a pronunciation for every word the dictionary lacks."""
+    for word in set(words):
+        if decoder.lookup_word(word) is None:
+            decoder.add_word(word, arpabet_for(word), True)
 
 
 def recognize(pcm: bytes) -> tuple[Span, ...]:
