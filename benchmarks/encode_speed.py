@@ -47,8 +47,12 @@ def run(fmt: str, preset: str, work: int, overlap: bool) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         write_video(
-            Path(tmp) / f"bench.{fmt}", prefetch(source) if overlap else source,
-            fps=FPS, audio=audio, sample_rate=SR, preset=preset,
+            Path(tmp) / f"bench.{fmt}",
+            prefetch(source) if overlap else source,
+            fps=FPS,
+            audio=audio,
+            sample_rate=SR,
+            preset=preset,
         )
         return n / (time.perf_counter() - start)
 
