@@ -5,7 +5,9 @@ server in this process (temporary data folder), then measures
 
 - latency: POST /v1/videos → first server-sent event, and → first event from a worker;
 - throughput: ``--jobs`` videos queued at once with ``--workers`` workers, against the same
-  videos run one after another (workers=1), as wall time and seconds of video per second.
+  videos run one after another (workers=1), and against ``avatarlab say`` run once per
+  video from the command line, one after another (the issue's yardstick), as wall time and
+  seconds of video per second.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import argparse
 import json
 import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -93,6 +97,28 @@ def batch(base_url: str, n_jobs: int) -> tuple[float, float]:
     return wall, sum(job["result"]["duration"] for job in jobs)
 
 
+def cli_one_after_another(n_jobs: int, folder: Path) -> float:
+    """Wall seconds for ``avatarlab say`` run ``n_jobs`` times in a row, process start
+    included, as a user scripting the CLI would."""
+    started = time.perf_counter()
+    for index in range(n_jobs):
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "avatarlab.cli",
+                "say",
+                f"{SCRIPT} Part {index + 1}.",
+                "-q",
+                "-o",
+                str(folder / f"cli-{index}.mp4"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=4)
@@ -108,6 +134,7 @@ def main() -> None:
         with running_server(Path(folder) / "many", args.workers) as url:
             batch(url, 1)  # rigs and caches warm, as in the serial run
             parallel_wall, parallel_video = batch(url, args.jobs)
+        cli_wall = cli_one_after_another(args.jobs, Path(folder))
     first, worker, total = (statistics.median(column) for column in zip(*samples, strict=True))
     print(f"POST → first SSE event:     {first * 1000:7.1f} ms (median of {args.repeats})")
     print(f"POST → first worker event:  {worker * 1000:7.1f} ms")
@@ -120,6 +147,10 @@ def main() -> None:
         f"{args.jobs} jobs, {args.workers} workers: {parallel_wall:6.2f} s wall, "
         f"{parallel_video / parallel_wall:5.2f} s of video per s "
         f"({serial_wall / parallel_wall:.2f}× the serial throughput)"
+    )
+    print(
+        f"{args.jobs} × avatarlab say:   {cli_wall:6.2f} s wall "
+        f"(server with {args.workers} workers: {cli_wall / parallel_wall:.2f}× its throughput)"
     )
 
 
