@@ -40,6 +40,14 @@ def _rerender(result, out, **changes):
     return out
 
 
+def _frozen_mouth(result, out):
+    """The same clip with the mouth held half open throughout."""
+    n = result.track.n_frames
+    return _rerender(
+        result, out, mouth_open=np.full(n, 0.35, np.float32), jaw=np.full(n, 0.3, np.float32)
+    )
+
+
 @pytest.fixture(scope="module")
 def inspected(bilabial_render):
     return inspect_video(bilabial_render.video_path, phones=bilabial_render.utterance.phones)
@@ -67,13 +75,7 @@ def test_measured_lag_follows_an_audio_shift_within_a_frame(
 
 
 def test_a_frozen_mouth_collapses_the_lipsync_figures(bilabial_render, tmp_path):
-    n = bilabial_render.track.n_frames
-    frozen = _rerender(
-        bilabial_render,
-        tmp_path / "frozen.mp4",
-        mouth_open=np.full(n, 0.35, np.float32),
-        jaw=np.full(n, 0.3, np.float32),
-    )
+    frozen = _frozen_mouth(bilabial_render, tmp_path / "frozen.mp4")
     figures = inspect_video(frozen, phones=bilabial_render.utterance.phones).figures
     assert figures["bilabial_closure_rate"] < 0.2
     assert figures["open_closed_ratio"] < 1.5
@@ -132,12 +134,6 @@ def test_phones_come_from_the_videos_own_audio(bilabial_render, tmp_path):
     recognized = inspect_video(bilabial_render.video_path).figures
     assert recognized["phones_from"] == "recognition"
     assert recognized["bilabials"] >= 10
-    n = bilabial_render.track.n_frames
-    frozen = _rerender(
-        bilabial_render,
-        tmp_path / "frozen.mp4",
-        mouth_open=np.full(n, 0.35, np.float32),
-        jaw=np.full(n, 0.3, np.float32),
-    )
+    frozen = _frozen_mouth(bilabial_render, tmp_path / "frozen.mp4")
     figures = inspect_video(frozen, text=BILABIAL_SCRIPT).figures
     assert figures["bilabial_closure_rate"] < 0.2
