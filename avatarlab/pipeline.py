@@ -152,9 +152,12 @@ def render_utterance(
     options: Options | None = None,
     progress: Progress | None = None,
     timings: dict[str, float] | None = None,
+    soundtrack: np.ndarray | None = None,
 ) -> Result:
     """Animate a face to speech that already has its phone timeline (from ``synthesize``,
-    from an aligner, or built by hand) and write the video."""
+    from an aligner, or built by hand) and write the video. ``soundtrack`` is the sound
+    to put in the video when it is not the utterance's own mono audio: a recording's
+    original channels (n×2), at the utterance's sample rate and length."""
     options = (options or Options()).validated()
     timings = dict(timings or {})
     mark = time.perf_counter()
@@ -175,7 +178,7 @@ def render_utterance(
         path,
         prefetch(frames),
         fps=options.fps,
-        audio=utterance.audio,
+        audio=utterance.audio if soundtrack is None else soundtrack,
         sample_rate=utterance.sample_rate,
         format=fmt,
         n_frames=track.n_frames,
@@ -218,11 +221,12 @@ def animate(
 
     options = (options or Options()).updated(**settings)
     started = time.perf_counter()
-    samples, rate = _recording(audio, sample_rate, options.max_audio_seconds)
+    soundtrack, rate = _recording(audio, sample_rate, options.max_audio_seconds)
     if progress:
         progress("align", 0, 1)
+    mono = soundtrack if soundtrack.ndim == 1 else soundtrack.mean(axis=1)
     alignment = recognize(
-        samples, rate, text, method=options.lipsync, max_seconds=options.max_audio_seconds
+        mono, rate, text, method=options.lipsync, max_seconds=options.max_audio_seconds
     )
     timings = {"align": time.perf_counter() - started}
     result = render_utterance(
@@ -232,6 +236,7 @@ def animate(
         options=options,
         progress=progress,
         timings=timings,
+        soundtrack=soundtrack,
     )
     return replace(result, lipsync=alignment.method, speech_notes=alignment.notes)
 
@@ -252,7 +257,7 @@ def _recording(
             f"{path.name} is {length:.1f} s long; the limit is {max_seconds:g} s "
             "(raise it with --max-audio-seconds)"
         )
-    return read_audio(path)
+    return read_audio(path, stereo=True)
 
 
 def _captioned(frames: Iterator[np.ndarray], utterance: Utterance, fps: float):

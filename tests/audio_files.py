@@ -20,16 +20,17 @@ CODECS = {
 
 
 def write_audio(path: Path, samples: np.ndarray, rate: int) -> Path:
-    """Encode mono float samples into ``path``; the suffix picks the codec. An .mp4 also
-    gets a small video track, as a screen recording or a phone clip would have."""
+    """Encode float samples (n, or n×2 for stereo) into ``path``; the suffix picks the
+    codec. An .mp4 also gets a small video track, as a screen recording or a phone clip
+    would have."""
     codec, needed_rate = CODECS[path.suffix[1:]]
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=needed_rate or rate)
-        stream.layout = "mono"
+        layout = "mono" if samples.ndim == 1 else "stereo"
+        stream.layout = layout
         picture = _video_stream(container) if path.suffix == ".mp4" else None
-        frame = av.AudioFrame.from_ndarray(
-            samples[None, :].astype(np.float32), format="flt", layout="mono"
-        )
+        planar = np.ascontiguousarray(samples.reshape(len(samples), -1).T, dtype=np.float32)
+        frame = av.AudioFrame.from_ndarray(planar, format="fltp", layout=layout)
         frame.rate = rate
         # A first timestamp lets the encoder mark its start-up padding (AAC's 1024 priming
         # samples) as such, so the container says to skip it, as real files do.

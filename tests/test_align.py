@@ -21,7 +21,7 @@ from avatarlab.errors import AudioError, InputError
 from avatarlab.measure import CLOSED_GAP, frames_at, lipsync_figures, measure_face
 from avatarlab.motion.visemes import viseme_for
 from avatarlab.speech import synthesize
-from avatarlab.video import read_audio, read_frames
+from avatarlab.video import probe, read_audio, read_frames
 
 FRAME = 1 / 25
 
@@ -100,6 +100,16 @@ def test_animated_recording_closes_lips_on_the_voices_bilabials(speech, speech_w
     gaps = {i: measure_face(frame).lip_gap for i, frame in frames.items()}
     nearest = [min(gaps[i + d] for d in (-1, 0, 1) if i + d in gaps) for i in middles]
     assert max(nearest) < CLOSED_GAP, nearest
+
+
+def test_a_stereo_recording_keeps_its_channels_in_the_video(speech, tmp_path, astronaut):
+    stereo = np.stack([speech.audio, 0.5 * speech.audio], axis=1)
+    recording = write_audio(tmp_path / "stereo.m4a", stereo, 22050)
+    result = avatarlab.animate(recording, astronaut, output=tmp_path / "v.mp4", size=256)
+    assert probe(result.video_path).channels == 2
+    left, right = read_audio(result.video_path, stereo=True)[0].T
+    assert 1.9 < np.sqrt(np.mean(left**2) / np.mean(right**2)) < 2.1  # not mixed down
+    assert result.lipsync == "recognition"
 
 
 def test_a_wrong_transcript_falls_back_and_says_so(speech):

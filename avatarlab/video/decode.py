@@ -97,13 +97,15 @@ def _frames(container, stream, path: Path) -> Iterator[np.ndarray]:
 
 
 def read_audio(
-    path: str | os.PathLike[str], sample_rate: int | None = None
+    path: str | os.PathLike[str], sample_rate: int | None = None, *, stereo: bool = False
 ) -> tuple[np.ndarray, int]:
     """The first audio stream of ``path`` as mono float32 in [-1, 1], and its sample rate.
 
     ``sample_rate``: resample to this rate (None keeps the file's). Works for any format
     FFmpeg reads: wav, mp3, m4a/aac, ogg/opus/vorbis, flac, or the sound of a video.
-    Channels are averaged (not summed), so a stereo file cannot clip.
+    Channels are averaged (not summed), so a stereo file cannot clip. With ``stereo``, a
+    file of two or more channels comes back as n×2 (surround mixed down to stereo) for
+    putting back into a video as it was; a mono file stays mono.
     """
     path = Path(path)
     if sample_rate is not None and not 1000 <= sample_rate <= 384_000:
@@ -113,7 +115,8 @@ def read_audio(
         if stream is None:
             raise AudioError(f"{path} has no audio stream")
         rate = sample_rate or stream.codec_context.sample_rate
-        chunks = _decode_audio(container, stream, rate, path)
+        both = stereo and (stream.codec_context.channels or 1) >= 2
+        chunks = _decode_audio(container, stream, rate, path, both)
         samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
         samples = _trim_padding(samples, stream, rate)
     if samples.size == 0:
@@ -121,8 +124,11 @@ def read_audio(
     return np.clip(samples, -1.0, 1.0), rate
 
 
-def _decode_audio(container, stream, rate: int, path: Path) -> list[np.ndarray]:
-    """Decode, resample (format and rate only) and average the channels of every frame.
+def _decode_audio(
+    container, stream, rate: int, path: Path, stereo: bool = False
+) -> list[np.ndarray]:
+    """Decode, resample (format and rate; layout to stereo if ``stereo``) and average the
+    channels of every frame (or keep both, n×2, if ``stereo``).
 
     A new resampler starts whenever the decoded layout or rate changes, which some MP3s
     and broadcast recordings do mid-stream.
@@ -135,12 +141,13 @@ def _decode_audio(container, stream, rate: int, path: Path) -> list[np.ndarray]:
             frame = next(frames, None)
         if frame is None or (frame.format.name, frame.layout.name, frame.sample_rate) != setup:
             if resampler is not None:
-                chunks += _mono(resampler.resample(None))
+                chunks += _samples(resampler.resample(None), stereo)
             if frame is None:
                 return chunks
-            resampler = av.AudioResampler(format="fltp", rate=rate)
+            layout = "stereo" if stereo else None
+            resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
             setup = (frame.format.name, frame.layout.name, frame.sample_rate)
-        chunks += _mono(resampler.resample(frame))
+        chunks += _samples(resampler.resample(frame), stereo)
 
 
 def _trim_padding(samples: np.ndarray, stream, rate: int) -> np.ndarray:
@@ -160,7 +167,9 @@ def _trim_padding(samples: np.ndarray, stream, rate: int) -> np.ndarray:
     return samples
 
 
-def _mono(frames: list[av.AudioFrame]) -> list[np.ndarray]:
+def _samples(frames: list[av.AudioFrame], stereo: bool) -> list[np.ndarray]:
+    if stereo:
+        return [frame.to_ndarray().T.astype(np.float32) for frame in frames]
     return [frame.to_ndarray().mean(axis=0, dtype=np.float32) for frame in frames]
 
 

@@ -217,7 +217,7 @@ def _check_fps(fps: float) -> float:
 
 
 def _check_audio(audio: np.ndarray | None, sample_rate: int) -> np.ndarray | None:
-    """Mono float32 in [-1, 1], or None."""
+    """Mono (n) or stereo (n×2) float32 in [-1, 1], or None."""
     if audio is None:
         return None
     if not isinstance(sample_rate, (int, np.integer)) or not 1000 <= sample_rate <= 384_000:
@@ -225,8 +225,11 @@ def _check_audio(audio: np.ndarray | None, sample_rate: int) -> np.ndarray | Non
     samples = np.asarray(audio)
     if samples.ndim == 2 and 1 in samples.shape:
         samples = samples.reshape(-1)
-    if samples.ndim != 1 or samples.size == 0:
-        raise InputError(f"audio must be a non-empty mono sample array, not shape {samples.shape}")
+    stereo = samples.ndim == 2 and samples.shape[1] == 2
+    if not (samples.ndim == 1 or stereo) or samples.size == 0:
+        raise InputError(
+            f"audio must be a non-empty mono (n) or stereo (n×2) array, not shape {samples.shape}"
+        )
     return np.clip(samples.astype(np.float32, copy=False), -1.0, 1.0)
 
 
@@ -435,9 +438,11 @@ class _AudioTrack:
         # AAC takes the common rates as they are; Opus is always 48 kHz inside.
         native = recipe.format == "mp4" and sample_rate in av.Codec("aac", "w").audio_rates
         rate = sample_rate if native else 48_000
+        channels = 1 if samples.ndim == 1 else 2
+        self._layout = "mono" if channels == 1 else "stereo"
         stream = container.add_stream(recipe.audio_codec, rate=rate)
-        stream.layout = "mono"
-        stream.bit_rate = recipe.audio_bit_rate
+        stream.layout = self._layout
+        stream.bit_rate = recipe.audio_bit_rate * channels
         self._container, self._stream = container, stream
         self._samples, self._rate_in = samples, sample_rate
         self._resampler: av.AudioResampler | None = None
@@ -458,7 +463,8 @@ class _AudioTrack:
         self._container.mux(self._stream.encode(None))
 
     def _push(self, chunk: np.ndarray) -> None:
-        frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="flt", layout="mono")
+        planar = np.ascontiguousarray(chunk.reshape(len(chunk), -1).T)
+        frame = av.AudioFrame.from_ndarray(planar, format="fltp", layout=self._layout)
         frame.sample_rate = self._rate_in
         frame.pts = None
         self._encode(self._resampler_for().resample(frame))
@@ -469,7 +475,7 @@ class _AudioTrack:
             ctx = self._stream.codec_context
             self._resampler = av.AudioResampler(
                 format=ctx.format,
-                layout="mono",
+                layout=self._layout,
                 rate=ctx.sample_rate,
                 frame_size=ctx.frame_size or None,
             )
