@@ -16,7 +16,7 @@ from conftest import BILABIAL_SCRIPT
 import avatarlab
 from avatarlab.align import recognize
 from avatarlab.align.pronounce import ipa_to_arpabet
-from avatarlab.align.signal import RATE, hear, pieces
+from avatarlab.align.signal import RATE, hear, pieces, silences
 from avatarlab.errors import AudioError, InputError
 from avatarlab.measure import CLOSED_GAP, frames_at, lipsync_figures, measure_face
 from avatarlab.motion.visemes import viseme_for
@@ -57,6 +57,10 @@ def test_transcript_alignment_recovers_the_voices_bilabials(speech):
     words = alignment.utterance.words
     assert [w.text for w in words] == [t.strip(".,") for t in BILABIAL_SCRIPT.split()]
     assert all(0 <= w.start < w.end <= speech.duration + 0.01 for w in words)
+    # Words end with the voice: none runs on into a pause (subtitles would linger).
+    gaps = [(a / 100, b / 100) for a, b in silences(hear(speech.audio, 22050), 0.15)]
+    assert len(gaps) >= 3
+    assert not [(w, gap) for w in words for gap in gaps if w.start < gap[0] + 0.03 < w.end]
 
 
 def test_recognition_without_transcript_finds_most_bilabials(speech):

@@ -200,6 +200,7 @@ def _finish(
         for label, start, stop in _cut_out(found, gaps)
         if label not in sphinx.SPEECH_PHONE_EXCLUDES
     )
+    words = tuple(_trimmed(word, gaps) for word in words)
     pauses = tuple(
         start * FRAME
         for start, stop in silences(heard, PAUSE_SECONDS)
@@ -216,6 +217,15 @@ def _finish(
     kept = [(p.symbol, round(p.start / FRAME), round(p.end / FRAME)) for p in phones]
     coverage = _coverage(heard, kept)
     return Alignment(utterance, method, coverage, tuple(notes))
+
+
+def _trimmed(word: Word, gaps: list[tuple[int, int]]) -> Word:
+    """A word without the pause the aligner let it swallow (subtitles end with the voice)."""
+    kept = _cut_out([(word.text, round(word.start / FRAME), round(word.end / FRAME))], gaps)
+    if not kept:
+        return word
+    _, start, stop = kept[0]
+    return Word(word.text, start * FRAME, stop * FRAME)
 
 
 def _cut_out(found: Frames, gaps: list[tuple[int, int]]) -> Frames:
