@@ -73,7 +73,7 @@ class Options:
         600.0,
         "longest recording accepted, in seconds",
         low=1.0,
-        high=14_400.0,
+        high=3600.0,
         speech="recorded",
         server=False,
     )

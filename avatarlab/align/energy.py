@@ -69,15 +69,20 @@ def _label_frames(heard: Heard) -> np.ndarray:
     return codes
 
 
-def _band_energies(samples: np.ndarray, n_frames: int) -> tuple[np.ndarray, ...]:
-    """Energy below 1.2 kHz, 1.2–3.5 kHz and above 4 kHz of each frame's window."""
+def _band_energies(samples: np.ndarray, n_frames: int, block: int = 4096) -> tuple[np.ndarray, ...]:
+    """Energy below 1.2 kHz, 1.2–3.5 kHz and above 4 kHz of each frame's window, computed
+    a block of frames at a time so an hour of audio needs no more memory than a minute."""
     padded = np.concatenate([samples, np.zeros(WINDOW, np.float32)])
-    starts = np.arange(n_frames) * HOP
-    frames = padded[starts[:, None] + np.arange(WINDOW)] * np.hanning(WINDOW)
-    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
     freqs = np.fft.rfftfreq(WINDOW, 1 / RATE)
-    band = lambda lo, hi: power[:, (freqs >= lo) & (freqs < hi)].sum(axis=1)  # noqa: E731
-    return band(60, 1200), band(1200, 3500), band(4000, RATE / 2)
+    bands = [(freqs >= lo) & (freqs < hi) for lo, hi in ((60, 1200), (1200, 3500), (4000, RATE))]
+    window = np.hanning(WINDOW).astype(np.float32)
+    energies = np.zeros((3, n_frames))
+    for first in range(0, n_frames, block):
+        starts = np.arange(first, min(first + block, n_frames)) * HOP
+        power = np.abs(np.fft.rfft(padded[starts[:, None] + np.arange(WINDOW)] * window)) ** 2
+        for row, band in zip(energies, bands, strict=True):
+            row[first : first + len(starts)] = power[:, band].sum(axis=1)
+    return tuple(energies)
 
 
 def _spans(codes: np.ndarray) -> list[tuple[int, int, int]]:
