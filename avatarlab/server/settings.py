@@ -52,7 +52,7 @@ class ServerSettings:
     """Checked from the header before decoding, so a small file cannot expand into gigabytes."""
     max_text_chars: int = DEFAULT_MAX_CHARS
     max_audio_seconds: float = 300.0
-    """Longest recording accepted at upload; within the library's own range (1 s to 4 h), as
+    """Longest recording accepted at upload; within the library's own range (1 s to 1 h), as
     every job passes it on as its ``max_audio_seconds`` option."""
     max_queued_jobs: int = 32
     """Jobs waiting for a worker; one more gets 429 instead of an ever-growing queue."""
