@@ -36,8 +36,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/avatarlab bench
 
-docs-media: $(STAMP)
+docs-media: $(STAMP) browser
 	$(BIN)/python docs/make_media.py
+	AVATARLAB_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/test_browser.py -k generate_and_play
 
 clean:
 	rm -rf $(VENV) build *.egg-info
