@@ -309,16 +309,14 @@ def _report_video(result, args: argparse.Namespace) -> int:
 def _run_visemes(args: argparse.Namespace) -> int:
     from .align import recognize
     from .exports import render_export
-    from .video import read_audio
+    from .pipeline import load_recording
 
     text = _text(args)
     options = _options_from(args)
     if args.export in SUBTITLE_FORMATS and not (text and text.strip()):
         raise InputError("subtitles need the words: give --text or --text-file")
-    samples, rate = read_audio(args.audio)
-    alignment = recognize(
-        samples, rate, text, method=options.lipsync, max_seconds=options.max_audio_seconds
-    )
+    samples, rate = load_recording(args.audio, None, options.max_audio_seconds)
+    alignment = recognize(samples, rate, text, method=options.lipsync)
     content = render_export(alignment.utterance, args.export)
     for note in alignment.notes:
         print(f"note: {note}", file=sys.stderr)

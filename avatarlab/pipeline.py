@@ -221,12 +221,11 @@ def animate(
 
     options = (options or Options()).updated(**settings)
     started = time.perf_counter()
-    soundtrack, rate = _recording(audio, sample_rate, options.max_audio_seconds)
+    soundtrack, rate = load_recording(audio, sample_rate, options.max_audio_seconds)
     if progress:
         progress("align", 0, 1)
-    mono = soundtrack if soundtrack.ndim == 1 else soundtrack.mean(axis=1)
     alignment = recognize(
-        mono, rate, text, method=options.lipsync, max_seconds=options.max_audio_seconds
+        soundtrack, rate, text, method=options.lipsync, max_seconds=options.max_audio_seconds
     )
     timings = {"align": time.perf_counter() - started}
     result = render_utterance(
@@ -241,9 +240,13 @@ def animate(
     return replace(result, lipsync=alignment.method, speech_notes=alignment.notes)
 
 
-def _recording(
+def load_recording(
     audio: str | Path | np.ndarray, sample_rate: int | None, max_seconds: float
 ) -> tuple[np.ndarray, int]:
+    """A recording's samples (n, or n×2 for stereo) and rate; a file over the limit is
+    refused from its header, before it is decoded."""
+    from .align import check_length
+
     if isinstance(audio, np.ndarray):
         if not sample_rate:
             raise InputError("give the sample_rate of the audio samples")
@@ -252,11 +255,7 @@ def _recording(
     length = probe(path).audio_duration
     if length is None:
         raise AudioError(f"{path} has no audio stream")
-    if length > max_seconds:
-        raise AudioError(
-            f"{path.name} is {length:.1f} s long; the limit is {max_seconds:g} s "
-            "(raise it with --max-audio-seconds)"
-        )
+    check_length(length, max_seconds, path.name)
     return read_audio(path, stereo=True)
 
 

@@ -5,6 +5,6 @@ pocketsphinx's bundled US-English model, or from the sound's loudness when recog
 cannot follow (another language, noise, singing).
 """
 
-from .recognize import METHODS, Alignment, recognize
+from .recognize import METHODS, Alignment, check_length, recognize
 
-__all__ = ["METHODS", "Alignment", "recognize"]
+__all__ = ["METHODS", "Alignment", "check_length", "recognize"]

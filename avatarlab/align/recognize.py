@@ -20,7 +20,7 @@ from ..options import LIPSYNC_METHODS
 from ..types import Phone, Utterance, Word
 from . import sphinx
 from .energy import energy_phones
-from .signal import FRAME, Heard, hear, pieces, silences
+from .signal import FRAME, Heard, hear, mono, pieces, silences
 
 METHODS = LIPSYNC_METHODS
 """What the user may ask for: ``phones`` means alignment or recognition, never loudness."""
@@ -73,17 +73,14 @@ def recognize(
     """
     if method not in METHODS:
         raise InputError(f"lipsync must be one of {', '.join(METHODS)}, got {method!r}")
-    duration = len(audio) / sample_rate if sample_rate > 0 else 0.0
-    if max_seconds is not None and duration > max_seconds:
-        raise AudioError(
-            f"the audio is {duration:.1f} s long; the limit is {max_seconds:g} s "
-            "(raise it with --max-audio-seconds)"
-        )
+    if max_seconds is not None and sample_rate > 0:
+        check_length(len(audio) / sample_rate, max_seconds)
+    audio = mono(audio)
     heard = hear(audio, sample_rate)
     tokens = _tokens(text or "")
     notes: list[str] = []
     if method == "energy":
-        return _finish(audio, sample_rate, heard, _from_energy(heard), "energy", (), text, notes)
+        return _finish(audio, sample_rate, heard, energy_phones(heard), "energy", (), text, notes)
     recognized = _from_recognition(heard)
     if tokens:
         aligned = _align(heard, [word for word, *_ in tokens])
@@ -103,11 +100,20 @@ def recognize(
             f"recognition explained only {coverage:.0%} of the sound, so the mouth follows "
             "the audio's loudness instead"
         )
-        return _finish(audio, sample_rate, heard, _from_energy(heard), "energy", (), text, notes)
+        return _finish(audio, sample_rate, heard, energy_phones(heard), "energy", (), text, notes)
     return _finish(audio, sample_rate, heard, phones, "recognition", (), text, notes)
 
 
 Frames = list[tuple[str, int, int]]
+
+
+def check_length(seconds: float, max_seconds: float, what: str = "the audio") -> None:
+    """Refuse a recording over the limit, saying how to raise it."""
+    if seconds > max_seconds:
+        raise AudioError(
+            f"{what} is {seconds:.1f} s long; the limit is {max_seconds:g} s "
+            "(raise it with --max-audio-seconds)"
+        )
 
 
 def _align(heard: Heard, words: list[str]) -> sphinx.Aligned | None:
@@ -149,10 +155,6 @@ def _from_recognition(heard: Heard) -> Frames:
             if span.label not in sphinx.SPEECH_PHONE_EXCLUDES:
                 found.append((span.label, span.start + first, min(span.stop + first, stop)))
     return found
-
-
-def _from_energy(heard: Heard) -> Frames:
-    return energy_phones(heard)
 
 
 def _agreement(heard: Heard, aligned: Frames, recognized: Frames) -> float:
@@ -207,7 +209,7 @@ def _finish(
         if 0 < start and stop < heard.n_frames
     )
     utterance = Utterance(
-        audio=np.asarray(audio, dtype=np.float32),
+        audio=audio,
         sample_rate=sample_rate,
         phones=phones,
         words=words,

@@ -69,10 +69,20 @@ def hear(audio: np.ndarray, sample_rate: int) -> Heard:
     return Heard(samples, level.astype(np.float32), loud, level > threshold)
 
 
-def resample(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+def mono(audio: np.ndarray) -> np.ndarray:
+    """Float32 samples of one channel: a stereo recording (n×2) is heard as its mix."""
     audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim == 2 and audio.shape[1] == 2:
+        audio = audio.mean(axis=1)
     if audio.ndim != 1:
-        raise AudioError(f"audio must be mono (one channel), got an array of shape {audio.shape}")
+        raise AudioError(
+            f"audio must be mono (n) or stereo (n×2), got an array of shape {audio.shape}"
+        )
+    return audio
+
+
+def resample(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    audio = mono(audio)
     if sample_rate == RATE:
         return audio
     divisor = np.gcd(int(sample_rate), RATE)
