@@ -207,7 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--source",
         type=Path,
         metavar="IMAGE",
-        help="the portrait the video was made from: adds background figures",
+        help="the portrait the video was made from: adds the background's PSNR and the "
+        "lower-face artifact figures (new edges, changed skin, lip-coloured skin)",
     )
     inspect.add_argument(
         "--json", action="store_true", help="print the figures as JSON on stdout and write no files"
@@ -371,6 +372,14 @@ def _run_inspect(args: argparse.Namespace) -> int:
         f"open/closed {figures['open_closed_ratio']:.1f}×, mouth lag {figures['lag_ms']:.0f} ms, "
         f"{figures['blinks_per_minute']:.0f} blinks/min (phones: {figures['phones_from']})"
     )
+    if "skin_change" in figures:
+        print(
+            f"against the source: background {figures['background_psnr_db']:.1f} dB, "
+            f"new edges {figures['new_edges']:.1%}, changed skin {figures['skin_change']:.1%}, "
+            f"lip-coloured skin {figures['lip_like_share']:.1%} of the lower face"
+        )
+    if figures["edge_repeat"]:
+        print(f"{figures['edge_repeat']} border rows/columns repeat their neighbour (streaks)")
     print(f"wrote {png.resolve()} and {js.resolve()}")
     return 0
 

@@ -63,13 +63,13 @@ def test_our_render_passes_its_own_yardstick(inspected):
     assert figures["landmark_jitter_pct"] < 2.0
 
 
-@pytest.mark.parametrize("shift", [0.12, -0.12])
+@pytest.mark.parametrize("shift", [0.08, -0.08, 0.2, -0.2, 0.4, -0.4])
 def test_measured_lag_follows_an_audio_shift_within_a_frame(
     bilabial_render, inspected, tmp_path, shift
 ):
     moved = _remux(bilabial_render, tmp_path / "shifted.mp4", shift)
     figures = inspect_video(moved, phones=bilabial_render.utterance.phones).figures
-    # Sound later by 120 ms means the mouth now comes 120 ms before it: the lag drops by 120.
+    # Sound later by 200 ms means the mouth now comes 200 ms before it: the lag drops by 200.
     change = figures["lag_ms"] - inspected.figures["lag_ms"]
     assert abs(change + shift * 1000) <= 40, change
 
@@ -137,3 +137,79 @@ def test_phones_come_from_the_videos_own_audio(bilabial_render, tmp_path):
     frozen = _frozen_mouth(bilabial_render, tmp_path / "frozen.mp4")
     figures = inspect_video(frozen, text=BILABIAL_SCRIPT).figures
     assert figures["bilabial_closure_rate"] < 0.2
+
+
+def _painted(frame: np.ndarray, portrait, kind: str, lip_colour: np.ndarray) -> np.ndarray:
+    """The frame with damage of one kind drawn on the chin, the way a broken renderer
+    draws it: a lip-coloured patch, or contour lines like a map's."""
+    import cv2
+
+    from avatarlab.face.geometry import face_frame, face_parts
+
+    damaged = frame.copy()
+    landmarks = portrait.landmarks
+    frame_axes = face_frame(landmarks)
+    lips = landmarks[list(face_parts().outer_lips.lower), :2]
+    chin = lips.mean(axis=0) + frame_axes.to_pixels(np.array([0.0, 0.35]))
+    unit = frame_axes.eye_distance
+    centre = tuple(int(v) for v in chin)
+    if kind == "patch":
+        colour = tuple(int(c) for c in lip_colour)
+        cv2.ellipse(damaged, centre, (int(0.35 * unit), int(0.12 * unit)), 0, 0, 360, colour, -1)
+    else:
+        for ring in range(1, 6):
+            axes = (int(0.08 * ring * unit), int(0.03 * ring * unit))
+            cv2.ellipse(damaged, centre, axes, 0, 0, 360, (90, 60, 40), 1, cv2.LINE_AA)
+    return damaged
+
+
+@pytest.mark.parametrize("kind", ["patch", "contours"])
+def test_artifact_figures_see_damage_on_the_chin(astronaut, kind):
+    from avatarlab.face import detect_landmarks
+    from avatarlab.inspect import artifacts
+    from avatarlab.render import render_frame
+    from avatarlab.types import FacePose
+
+    portrait = astronaut.portrait
+    reference = artifacts.skin_reference(portrait.image, portrait.landmarks)
+    clean = render_frame(astronaut.rig, FacePose(mouth_open=0.6, jaw=0.5))
+    fine = artifacts.skin_figures(clean, detect_landmarks(clean)[0], reference)
+    assert fine.new_edges <= artifacts.MAX_NEW_EDGES
+    assert fine.skin_change <= artifacts.MAX_SKIN_CHANGE
+    assert fine.lip_like_share <= artifacts.MAX_LIP_LIKE_SHARE
+    damaged = _painted(clean, portrait, kind, astronaut.rig.look.lips)
+    seen = artifacts.skin_figures(damaged, detect_landmarks(damaged)[0], reference)
+    if kind == "patch":
+        assert seen.lip_like_share > artifacts.MAX_LIP_LIKE_SHARE
+        assert seen.skin_change > artifacts.MAX_SKIN_CHANGE
+    else:
+        assert seen.new_edges > artifacts.MAX_NEW_EDGES
+
+
+def test_edge_repeat_counts_streaks_not_soft_borders(astronaut):
+    import cv2
+
+    from avatarlab.inspect.artifacts import edge_repeat
+
+    photo = astronaut.portrait.image
+    assert edge_repeat(photo) == 0
+    streaked = cv2.copyMakeBorder(photo[:, 40:], 0, 0, 40, 0, cv2.BORDER_REPLICATE)
+    assert edge_repeat(streaked) >= 35
+    soft = cv2.GaussianBlur(photo, (0, 0), 12)
+    assert edge_repeat(soft) == 0
+
+
+def test_inspect_reports_artifacts_against_the_source(bilabial_render, tmp_path):
+    import cv2
+
+    from avatarlab.inspect import artifacts
+
+    photo = tmp_path / "astronaut.png"
+    cv2.imwrite(str(photo), data.astronaut()[..., ::-1])
+    figures = inspect_video(
+        bilabial_render.video_path, source=photo, phones=bilabial_render.utterance.phones
+    ).figures
+    assert figures["edge_repeat"] == 0
+    assert figures["new_edges"] <= artifacts.MAX_NEW_EDGES
+    assert figures["skin_change"] <= artifacts.MAX_SKIN_CHANGE
+    assert figures["lip_like_share"] <= artifacts.MAX_LIP_LIKE_SHARE

@@ -23,11 +23,13 @@ from ..files import write_atomic, write_text_atomic
 from ..measure import bilabials_and_open_vowels, frames_at
 from ..types import Phone
 from . import figures as fig
+from .artifacts import edge_repeat, skin_figures, skin_reference
 from .measures import VideoMeasures, measure_video
 from .report import draw_report
 
 SHEET_SIZE = 8
 PSNR_SAMPLES = 12
+WIDEST_SAMPLES = 4
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,9 @@ def inspect_video(
         **fig.blinks(measures),
         **fig.head_motion(measures),
     }
+    figures["edge_repeat"] = _edge_repeat(video)
     if source is not None:
-        figures["background_psnr_db"] = _background(measures, video, source)
+        figures.update(_against_source(measures, video, source))
     return Inspection(measures=measures, phones=tuple(phones), figures=figures)
 
 
@@ -82,14 +85,41 @@ def _phones(
     return alignment.utterance.phones, alignment.method
 
 
-def _background(measures: VideoMeasures, video: Path, source: str | Path) -> float:
+def _edge_repeat(video: Path) -> int:
+    """Border lines of the first frame that repeat their neighbour (streaks)."""
+    first = frames_at(video, [0])
+    return edge_repeat(first[0]) if 0 in first else 0
+
+
+def _against_source(measures: VideoMeasures, video: Path, source: str | Path) -> dict:
+    """Background PSNR and the lower-face artifact figures against the source photo, on
+    frames spread over the video and the ones where the mouth is widest open (the worst
+    frame's figure is reported)."""
+    from ..face import find_face
+
+    portrait = find_face(source)
     step = max(1, measures.n_frames // PSNR_SAMPLES)
-    frames = frames_at(video, range(0, measures.n_frames, step))
+    spread = list(range(0, measures.n_frames, step))
+    gaps = np.nan_to_num(measures.lip_gap, nan=-1.0)
+    widest = [int(i) for i in np.argsort(gaps)[::-1][:WIDEST_SAMPLES]]
+    frames = frames_at(video, spread + widest)
     landmarks = {}
     for index, frame in frames.items():
         found = detect_landmarks(frame)
         landmarks[index] = found[0] if found else None
-    return fig.background_psnr(measures, source, frames, landmarks)
+    reference = skin_reference(portrait.image, portrait.landmarks)
+    skin = [
+        skin_figures(frames[i], marks, reference)
+        for i, marks in landmarks.items()
+        if marks is not None
+    ]
+    spread_frames = {i: frames[i] for i in spread if i in frames}
+    result: dict[str, float] = {
+        "background_psnr_db": fig.background_psnr(measures, source, spread_frames, landmarks)
+    }
+    for name in ("new_edges", "skin_change", "lip_like_share", "foreign_share"):
+        result[name] = max((getattr(s, name) for s in skin), default=float("nan"))
+    return result
 
 
 def contact_sheet(inspection: Inspection) -> list[tuple[str, np.ndarray]]:

@@ -14,7 +14,7 @@ from ..measure import score_lipsync
 from ..types import Phone
 from .measures import VideoMeasures, loudness_per_frame
 
-MAX_LAG = 0.32
+MAX_LAG = 0.6
 """Lags searched, in seconds each way."""
 BLINK_DEPTH = 0.55
 """An eye counts as shut below this share of its median openness."""
@@ -37,16 +37,17 @@ def lipsync(measures: VideoMeasures, phones: list[Phone]) -> dict[str, float]:
 def audio_to_mouth_lag(measures: VideoMeasures) -> float:
     """Milliseconds by which the mouth follows the sound: the shift of the lip gap that best
     correlates with the audio's loudness. Positive: the mouth lags the audio; negative: it
-    leads (real speakers lead by 0-40 ms). Sub-frame by a parabola through the peak."""
+    leads (real speakers lead by 0-40 ms). Each shift is scored by the Pearson correlation
+    of just the frames the two overlap on, so a shift is not favoured for overlapping more
+    of the speech; sub-frame by a parabola through the peak. Shifts up to ``MAX_LAG``."""
     loud = loudness_per_frame(measures)
     gap = np.nan_to_num(measures.lip_gap, nan=float(np.nanmedian(measures.lip_gap)))
     if loud.std() == 0 or gap.std() == 0:
         return float("nan")
-    loud, gap = (loud - loud.mean()) / loud.std(), (gap - gap.mean()) / gap.std()
     steps = int(round(MAX_LAG * measures.fps))
     shifts = np.arange(-steps, steps + 1)
     scores = np.array([_correlation(loud, gap, s) for s in shifts])
-    best = int(np.argmax(scores))
+    best = int(np.nanargmax(scores))
     offset = 0.0
     if 0 < best < len(scores) - 1:
         left, middle, right = scores[best - 1 : best + 2]
@@ -56,12 +57,14 @@ def audio_to_mouth_lag(measures: VideoMeasures) -> float:
 
 
 def _correlation(loud: np.ndarray, gap: np.ndarray, shift: int) -> float:
-    """Correlation of loudness at t with the lip gap at t + shift frames."""
+    """Pearson correlation of loudness at t with the lip gap at t + shift frames."""
     if shift >= 0:
         a, b = loud[: len(loud) - shift], gap[shift:]
     else:
         a, b = loud[-shift:], gap[: len(gap) + shift]
-    return float(np.mean(a * b)) if len(a) else -np.inf
+    if len(a) < 3 or a.std() == 0 or b.std() == 0:
+        return -np.inf
+    return float(np.corrcoef(a, b)[0, 1])
 
 
 def blinks(measures: VideoMeasures) -> dict[str, float]:
