@@ -97,7 +97,9 @@ def _cached_avatar(source: str, stamp: tuple[float, int], size: int, full_frame:
 
 
 def _build_avatar(image: np.ndarray, source: str, size: int, full_frame: bool) -> Avatar:
-    portrait = crop_portrait(find_face(image), size=size, full_frame=full_frame)
+    names = {DEFAULT_AVATAR: "the bundled portrait", "array": "the picture"}
+    name = names.get(source, Path(source).name)
+    portrait = crop_portrait(find_face(image, source=name), size=size, full_frame=full_frame)
     return Avatar(portrait=portrait, rig=build_rig(portrait), source=source)
 
 

@@ -20,10 +20,12 @@ from ..errors import InputError, NoFaceError
 from ..types import Portrait
 from .image import load_image
 from .landmarks import (
+    HUMAN_FACE_SCORE,
     detect_in_region,
     face_box,
     face_centre,
     face_size,
+    human_face_score,
     landmark_groups,
     scale_points,
     search_faces,
@@ -62,6 +64,11 @@ def find_face(
             "looking roughly at the camera"
         )
     landmarks = _refine(pixels, faces[0], detect_side)
+    if human_face_score(pixels, landmarks) < HUMAN_FACE_SCORE:
+        raise NoFaceError(
+            f"no face found in {name}: what looks like a face there is not a person's "
+            "(an animal?); use a photo with one clearly visible human face"
+        )
     return Portrait(
         image=pixels,
         landmarks=landmarks,
@@ -148,8 +155,9 @@ def crop_portrait(portrait: Portrait, *, size: int = 512, full_frame: bool = Fal
     ``face_anchor``, resized to ``size``×``size``. Where the square would leave the photo it
     is first shifted back inside (the face then sits off-centre, but every pixel is real);
     if it is bigger than the photo it shrinks to the photo, down to
-    ``MIN_CROP_FACE_HEIGHTS`` face heights; only then is the rest padded by repeating the
-    edge pixels (``cv2.BORDER_REPLICATE``), centred on the face, and a note says so.
+    ``MIN_CROP_FACE_HEIGHTS`` face heights; only then is the rest filled, centred on the
+    face, by extending the photo past its edge (``_extended``: a mirror image of the edge,
+    blurred more the farther out it reaches, as an out-of-focus background would be).
 
     ``full_frame=True`` keeps the whole photo at its resolution, shrunk to
     ``FULL_FRAME_MAX_SIDE`` on the long side if bigger, and with even width and height
@@ -166,19 +174,12 @@ def crop_portrait(portrait: Portrait, *, size: int = 512, full_frame: bool = Fal
         side = max(float(fit), MIN_CROP_FACE_HEIGHTS * height)
     side_px = max(2, round(side))
     x0, y0 = _crop_origin(face_anchor(landmarks), side_px, image.shape)
-    crop, padded = _cut(image, x0, y0, side_px)
+    crop = _cut(image, x0, y0, side_px)
     scale = size / side_px
-    notes = portrait.notes
-    if padded:
-        notes += (
-            f"the face is near the photo's edge: {padded} pixel rows/columns of the crop "
-            "repeat the edge pixels",
-        )
     return replace(
         portrait,
         image=_resize(crop, size, size),
         landmarks=_moved(landmarks, (x0, y0), (scale, scale)),
-        notes=notes,
     )
 
 
@@ -200,14 +201,35 @@ def _crop_origin(anchor: np.ndarray, side: int, shape: tuple[int, ...]) -> tuple
     return origin[0], origin[1]
 
 
-def _cut(image: np.ndarray, x0: int, y0: int, side: int) -> tuple[np.ndarray, int]:
-    """image[y0:y0+side, x0:x0+side], edge-replicated where outside; also the pad total."""
+def _cut(image: np.ndarray, x0: int, y0: int, side: int) -> np.ndarray:
+    """image[y0:y0+side, x0:x0+side], extended past the photo's edge where outside."""
     height, width = image.shape[:2]
     pads = (max(0, -y0), max(0, y0 + side - height), max(0, -x0), max(0, x0 + side - width))
     inside = image[max(y0, 0) : min(y0 + side, height), max(x0, 0) : min(x0 + side, width)]
     if not any(pads):
-        return np.ascontiguousarray(inside), 0
-    return cv2.copyMakeBorder(inside, *pads, borderType=cv2.BORDER_REPLICATE), sum(pads)
+        return np.ascontiguousarray(inside)
+    return _extended(inside, pads)
+
+
+def _extended(image: np.ndarray, pads: tuple[int, int, int, int]) -> np.ndarray:
+    """The image with (top, bottom, left, right) pixels added around it: the photo
+    mirrored at its edge, blurred progressively with the distance from it. Repeating the
+    edge pixels instead would draw streaks; a sharp mirror, a doubled shoulder."""
+    top, bottom, left, right = pads
+    mirrored = cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_REFLECT_101)
+    reach = max(pads)
+    height, width = mirrored.shape[:2]
+    rows = np.arange(height, dtype=np.float32)[:, None]
+    cols = np.arange(width, dtype=np.float32)[None, :]
+    vertical = np.maximum(np.maximum(top - rows, 0), np.maximum(rows - (height - 1 - bottom), 0))
+    across = np.maximum(np.maximum(left - cols, 0), np.maximum(cols - (width - 1 - right), 0))
+    outside = np.maximum(vertical, across)  # pixels beyond the photo's edge, 0 inside it
+    result = mirrored.astype(np.float32)
+    for level in (0.25, 0.5, 1.0):
+        blurred = cv2.GaussianBlur(mirrored, (0, 0), max(1.0, 0.35 * level * reach))
+        weight = np.clip(outside / max(1.0, level * reach), 0.0, 1.0)[..., None]
+        result += weight * (blurred.astype(np.float32) - result)
+    return np.clip(result, 0, 255).astype(np.uint8)
 
 
 def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
