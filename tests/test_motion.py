@@ -86,14 +86,46 @@ def test_track_covers_the_audio_and_the_seed_makes_it_reproducible():
     assert not np.array_equal(first.yaw, other.yaw)
 
 
+def _blink_starts(track) -> np.ndarray:
+    shut = track.blink > 0.5
+    return np.flatnonzero(shut[1:] & ~shut[:-1]) / track.fps
+
+
 def test_blinks_come_at_a_human_rate_and_last_a_human_time():
     utterance = _utterance([], duration=120.0)
     track = make_track(utterance, MotionOptions(fps=100.0))
+    assert 24 <= len(_blink_starts(track)) <= 44  # 12-22 a minute
     shut = track.blink > 0.5
-    starts = np.flatnonzero(shut[1:] & ~shut[:-1])
-    assert 15 <= len(starts) <= 45  # 10-20 a minute, over two minutes, with some luck
     lengths = np.diff(np.flatnonzero(np.diff(shut.astype(int)) != 0))[::2] / 100.0
     assert np.all((lengths > 0.05) & (lengths < 0.25))
+
+
+@pytest.mark.parametrize("seconds", [20.0, 30.0, 60.0])
+def test_any_clip_of_twenty_seconds_or_more_blinks_12_to_22_times_a_minute(seconds):
+    """For every seed, with phrase ends scattered through the speech (which attract
+    blinks): never the 39 a minute short clips used to get, never a blink in the first
+    second and a half."""
+    rng = np.random.default_rng(0)
+    for seed in range(60):
+        pauses = tuple(np.sort(rng.uniform(0.5, seconds, int(seconds / 3))))
+        utterance = _utterance([], duration=seconds, pauses=pauses)
+        starts = _blink_starts(make_track(utterance, MotionOptions(seed=seed)))
+        rate = len(starts) / seconds * 60
+        assert 12 <= rate <= 22, (seed, rate)
+        assert starts[0] >= 1.5 - 1 / FPS, (seed, starts[0])
+
+
+def test_blinks_gather_at_phrase_ends():
+    """Half of the blinks fall on a phrase end when the speech has one every three seconds;
+    a blink-per-pause rule would give far more, none would give about one in five."""
+    pauses = tuple(np.arange(3.0, 60.0, 3.0))
+    on_pause = total = 0
+    for seed in range(20):
+        utterance = _utterance([], duration=60.0, pauses=pauses)
+        starts = _blink_starts(make_track(utterance, MotionOptions(seed=seed)))
+        total += len(starts)
+        on_pause += sum(np.min(np.abs(np.array(pauses) - t)) < 0.1 for t in starts)
+    assert 0.35 < on_pause / total < 0.8
 
 
 def test_head_motion_is_small_and_can_be_switched_off():

@@ -20,9 +20,10 @@ from .visemes import VOWEL_VISEMES, viseme_for
 
 @dataclass(frozen=True)
 class IdleOptions:
-    blinks_per_minute: float = 15.0
-    blink_at_pause: float = 0.6
-    """Chance of a blink at each phrase end."""
+    blinks_per_minute: float = 16.5
+    """Mean blink rate; people blink 12-20 times a minute, a little more while talking."""
+    blink_at_pause: float = 0.7
+    """Chance that a blink due near a phrase end moves onto it."""
     head_motion: float = 1.0
     """Scales every head movement; 0 keeps the head still."""
     brow_motion: float = 1.0
@@ -33,27 +34,50 @@ class IdleOptions:
 BLINK_CLOSE, BLINK_HOLD, BLINK_OPEN = 0.07, 0.04, 0.12
 
 
+FIRST_BLINK = (1.5, 3.0)
+"""Seconds from the start of the speech within which the first blink falls: a blink on
+the very first frames reads as a glitch."""
+BLINK_SPREAD = 0.22
+"""Each interval between blinks is the mean interval times 1 ± this (uniformly): regular
+enough that any 20 s holds a natural number of blinks, loose enough not to tick."""
+PAUSE_REACH = (1.0, 0.6)
+"""A blink due this long after (first) or before (second) a phrase end moves onto it."""
+
+
 def blink_times(
-    duration: float, pauses: tuple[float, ...], rng: np.random.Generator, options: IdleOptions
+    duration: float,
+    pauses: tuple[float, ...],
+    rng: np.random.Generator,
+    options: IdleOptions,
+    start: float = 0.0,
 ) -> list[float]:
-    """Start times of blinks: a Poisson process plus some phrase ends, never too close."""
-    candidates = list(pauses_to_blink(pauses, rng, options.blink_at_pause))
-    rate = options.blinks_per_minute / 60.0
-    t = rng.exponential(1.0 / rate) if rate > 0 else duration
-    while t < duration:
-        candidates.append(t)
-        t += rng.exponential(1.0 / rate)
-    chosen: list[float] = []
-    for start in sorted(candidates):
-        if not chosen or start - chosen[-1] > 1.2:
-            chosen.append(start)
-    return [t for t in chosen if t < duration]
+    """Start times (seconds from this part's start) of the blinks in ``[start, start +
+    duration)`` of the whole speech: a jittered regular schedule over the whole, drawn
+    from ``rng``, with blinks near a phrase end (``pauses``, relative to this part)
+    moved onto it by chance ``blink_at_pause``.
 
-
-def pauses_to_blink(pauses: tuple[float, ...], rng: np.random.Generator, chance: float):
-    for pause in pauses:
-        if rng.random() < chance:
-            yield pause - BLINK_CLOSE / 2
+    Over any 20 s of speech from its start this gives 12 to 21 blinks a minute at the
+    default rate; blinking is a rhythm, and a Poisson process with phrase-end blinks on
+    top gave twice that on short clips.
+    """
+    if options.blinks_per_minute <= 0:
+        return []
+    mean = 60.0 / options.blinks_per_minute
+    schedule, t = [], rng.uniform(*FIRST_BLINK)
+    while t < start + duration:
+        schedule.append(t)
+        t += mean * rng.uniform(1.0 - BLINK_SPREAD, 1.0 + BLINK_SPREAD)
+    chosen = []
+    for due in schedule:
+        if due < start:
+            continue
+        local = due - start
+        near = [p for p in pauses if -PAUSE_REACH[1] <= local - p <= PAUSE_REACH[0]]
+        if near and rng.random() < options.blink_at_pause:
+            earliest = max(local - PAUSE_REACH[0], FIRST_BLINK[0] - start)
+            local = max(near[0] - BLINK_CLOSE / 2, earliest)
+        chosen.append(local)
+    return [t for t in chosen if 0.0 <= t < duration]
 
 
 def blink_curve(times: np.ndarray, starts: list[float]) -> np.ndarray:
@@ -139,14 +163,15 @@ def idle_track(
 
     For speech rendered in parts (streaming), ``start`` is where this part begins in the
     whole and ``part`` its number: the slow head and brow drift is a function of absolute
-    time drawn from ``seed`` alone, so it flows on across parts; blinks and glances are
-    drawn per part.
+    time drawn from ``seed`` alone, so it flows on across parts, as does the rhythm of
+    blinks; glances are drawn per part.
     """
     drift = np.random.default_rng(seed)
     events = np.random.default_rng([seed, part])
     times = frame_times(n_frames, fps)
     clock = start + times
-    blinks = blink_times(n_frames / fps, utterance.pauses, events, options)
+    schedule = np.random.default_rng([seed, 1])  # the same blink rhythm across parts
+    blinks = blink_times(n_frames / fps, utterance.pauses, schedule, options, start=start)
     stress = emphasis(utterance, times)
     head = options.head_motion
     gaze_x, gaze_y = saccades(times, events, 0.04 * options.gaze_motion)
