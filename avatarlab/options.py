@@ -55,7 +55,7 @@ class Options:
         speech="text",
     )
     head_motion: float = _option(
-        1.0, "scale of head movement: 0 keeps the head still", low=0.0, high=3.0
+        1.0, "scale of head movement: 0 keeps the head still", low=0.0, high=2.0
     )
     articulation: float = _option(
         1.0, "scale of mouth opening: below 1 mumbles, above 1 over-articulates", low=0.3, high=1.6

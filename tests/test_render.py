@@ -54,7 +54,7 @@ def test_blink_shuts_both_eyes_and_opens_them_again(astronaut):
 
 def test_pixels_outside_the_head_region_never_change(astronaut):
     rig = astronaut.rig
-    x0, y0, x1, y1 = rig.warp.box
+    x0, y0, x1, y1 = rig.box
     outside = np.ones(rig.image.shape[:2], bool)
     outside[y0:y1, x0:x1] = False
     for pose in (OPEN, FacePose(yaw=4, pitch=-3, roll=3, blink=1, brows=1, mouth_open=0.6)):

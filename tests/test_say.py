@@ -32,7 +32,7 @@ def test_video_is_browser_ready_and_as_long_as_the_audio(bilabial_render):
 
 def test_background_outside_the_head_is_unchanged(bilabial_render):
     rig = bilabial_render.avatar.rig
-    x0, y0, x1, y1 = rig.warp.box
+    x0, y0, x1, y1 = rig.box
     outside = np.ones(rig.image.shape[:2], bool)
     outside[y0:y1, x0:x1] = False
     reference = rig.image.astype(float)

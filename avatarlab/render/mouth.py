@@ -1,21 +1,167 @@
-"""The inside of the mouth: cavity, teeth and tongue, painted where the lips part.
+"""The inside of the mouth: cavity, teeth and tongue, seen where the lips part.
 
-Warping alone cannot open a closed mouth (there is nothing behind the lips to stretch) and
-would stretch the teeth of an open one, so the interior is drawn fresh on every frame inside
-the displaced inner-lip outline, with soft edges. The upper teeth hang from the skull and
-the lower teeth ride on the jaw, so opening the lips reveals more teeth, as in life.
+The warp opens the lips (the mesh's strip between them stretches) but has nothing real to
+show between them, so the interior is drawn on every frame inside the moved inner-lip
+outline, with soft edges. The upper teeth hang from the skull and the lower teeth ride on
+the jaw, so opening the lips reveals the upper teeth first and the lower ones only on a
+wide jaw drop, as in life. Everything is shaded the way a mouth is lit: the teeth fade
+towards the corners, where the dental arch turns away, the lips overhang and shadow the
+interior, and the cavity darkens towards the throat. Colours come from the photo (the
+teeth from its skin's highlights, the cavity and tongue from its lips), so a dim oil
+painting gets dim, warm teeth, and a grey photo a grey mouth.
+
+A portrait whose lips are apart at rest shows its own teeth: ``OwnTeeth`` keeps that part
+of the photo, and frames show it moved with the skull (upper half) and the jaw (lower).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
+from ..face.geometry import FaceParts
 from .deform import FrameGeometry
-from .rig import MouthColours
 
 _SHIFT = 4  # fixed-point bits for sub-pixel polygon drawing
 _ONE = 1 << _SHIFT
+OWN_TEETH_GAP = 0.06
+"""A rest gap (face units) from which the photo's own mouth interior is used."""
+FEATHER = 0.012
+"""Softness of the lips' inner edge over the interior (face units)."""
+SEAM_DARKNESS = 0.5
+"""The lips' parting line, as a share of the lips' colour."""
+INNER_EDGE = 0.035
+"""Width of the lips' inner edge band shown when they part (face units)."""
+
+
+@dataclass(frozen=True)
+class OwnTeeth:
+    """The photo's own mouth interior, cut out once."""
+
+    image: np.ndarray
+    """float32 crop of the photo around the mouth."""
+    origin: np.ndarray
+    """(x, y) of the crop's top-left pixel in the photo."""
+    upper: np.ndarray
+    """Crop-sized weights: the interior above the line between the lips (goes with the
+    skull); ``lower`` is the rest of it (goes with the jaw)."""
+    lower: np.ndarray
+
+
+@dataclass(frozen=True)
+class MouthLook:
+    """Colours (RGB float32) and, where the photo has them, its own teeth."""
+
+    cavity: np.ndarray
+    teeth: np.ndarray
+    tongue: np.ndarray
+    lips: np.ndarray
+    own: OwnTeeth | None = None
+
+
+def _polygon(landmarks: np.ndarray, upper, lower) -> np.ndarray:
+    return np.concatenate([landmarks[list(upper), :2], landmarks[list(lower[::-1]), :2]])
+
+
+def _lab_to_rgb(lab: np.ndarray) -> np.ndarray:
+    pixel = np.asarray(lab, np.float32).reshape(1, 1, 3)
+    return cv2.cvtColor(pixel, cv2.COLOR_LAB2RGB).reshape(3) * 255.0
+
+
+def _rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    pixel = (np.asarray(rgb, np.float32) / 255.0).reshape(1, 1, 3)
+    return cv2.cvtColor(pixel, cv2.COLOR_RGB2LAB).reshape(3)
+
+
+def mouth_look(
+    image: np.ndarray, landmarks: np.ndarray, parts: FaceParts, rest_gap: float, unit: float
+) -> MouthLook:
+    """Sample the photo once for the colours the interior is drawn in."""
+    lips_mask = np.zeros(image.shape[:2], np.uint8)
+    inner_mask = np.zeros_like(lips_mask)
+    outer = _polygon(landmarks, parts.outer_lips.upper, parts.outer_lips.lower)
+    inner = _polygon(landmarks, parts.inner_lips.upper, parts.inner_lips.lower)
+    cv2.fillPoly(lips_mask, [np.round(outer).astype(np.int32)], 1)
+    cv2.fillPoly(inner_mask, [np.round(inner).astype(np.int32)], 1)
+    lip_pixels = image[(lips_mask > 0) & (inner_mask == 0)].reshape(-1, 3)
+    lips = np.median(lip_pixels, axis=0) if len(lip_pixels) else np.array([150.0, 90, 90])
+    skin, highlight = _skin_colours(image, landmarks, parts, lips_mask, unit)
+    skin_lab = _rgb_to_lab(skin)
+    # Ivory, about as bright as the skin's highlights, warmed by the picture's own light.
+    teeth = _lab_to_rgb(
+        [
+            np.clip(_rgb_to_lab(highlight)[0] + 4.0, 40.0, 90.0),
+            0.1 * skin_lab[1] + 1.0,
+            max(9.0, 0.45 * skin_lab[2] + 3.0),
+        ]
+    )
+    brightness = skin_lab[0] / 70.0
+    colours = {
+        "cavity": lips * 0.22,
+        "teeth": teeth,
+        "tongue": 0.55 * lips + 0.45 * np.array([170.0, 70.0, 78.0]) * brightness,
+        "lips": lips,
+    }
+    if float(np.ptp(lips)) / max(float(lips.mean()), 1.0) < 0.05:  # a grey photo
+        colours = {k: np.full(3, float(np.mean(v))) for k, v in colours.items()}
+    shows_teeth = rest_gap > OWN_TEETH_GAP and _teeth_share(image, inner_mask, lips) > 0.3
+    own = _own_teeth(image, landmarks, parts, inner) if shows_teeth else None
+    return MouthLook(**{k: np.asarray(v, np.float32) for k, v in colours.items()}, own=own)
+
+
+def _teeth_share(image: np.ndarray, inside: np.ndarray, lips: np.ndarray) -> float:
+    """Share of the mouth's inside that is teeth: brighter than the lips and greyer."""
+    pixels = image[inside > 0].reshape(-1, 3).astype(np.float32)
+    if len(pixels) < 20:
+        return 0.0
+    bright = pixels.mean(axis=1) > float(np.mean(lips)) + 15.0
+    grey = np.ptp(pixels, axis=1) < 0.6 * max(float(np.ptp(lips)), 1.0)
+    return float((bright & grey).mean())
+
+
+def _skin_colours(
+    image: np.ndarray, landmarks: np.ndarray, parts: FaceParts, lips_mask: np.ndarray, unit: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The median colour of the cheeks and chin (the face outline below the nose, lips cut
+    out), and of their brightest tenth."""
+    mask = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(landmarks[list(parts.oval), :2]).astype(np.int32)], 1)
+    grow = max(1, round(0.1 * unit))
+    mask[cv2.dilate(lips_mask, np.ones((2 * grow + 1,) * 2, np.uint8)) > 0] = 0
+    nose_y = landmarks[list(parts.nose), 1].max()
+    mask[: max(0, int(nose_y - 0.2 * unit))] = 0
+    pixels = image[mask > 0].reshape(-1, 3).astype(np.float32)
+    if len(pixels) < 10:
+        return np.array([200.0, 160.0, 140.0]), np.array([230.0, 200.0, 185.0])
+    luminance = pixels @ np.array([0.3, 0.59, 0.11], np.float32)
+    bright = pixels[luminance >= np.percentile(luminance, 90)]
+    return np.median(pixels, axis=0), np.median(bright, axis=0)
+
+
+def _own_teeth(
+    image: np.ndarray, landmarks: np.ndarray, parts: FaceParts, inner: np.ndarray
+) -> OwnTeeth:
+    lo = np.maximum(np.floor(inner.min(axis=0)).astype(int) - 2, 0)
+    hi = np.minimum(np.ceil(inner.max(axis=0)).astype(int) + 3, (image.shape[1], image.shape[0]))
+    crop = image[lo[1] : hi[1], lo[0] : hi[0]].astype(np.float32)
+    mask = np.zeros(crop.shape[:2], np.float32)
+    cv2.fillPoly(mask, [_fixed(inner, lo)], 1.0, cv2.LINE_AA, _SHIFT)
+    upper = landmarks[list(parts.inner_lips.upper), :2]
+    lower = landmarks[list(parts.inner_lips.lower), :2]
+    # The bite: half way between the lips, across the mouth.
+    order_u, order_l = np.argsort(upper[:, 0]), np.argsort(lower[:, 0])
+    xs = np.arange(lo[0], hi[0], dtype=np.float64)
+    middle = 0.5 * (
+        np.interp(xs, upper[order_u, 0], upper[order_u, 1])
+        + np.interp(xs, lower[order_l, 0], lower[order_l, 1])
+    )
+    ys = np.arange(lo[1], hi[1], dtype=np.float64)[:, None]
+    above = np.clip(0.5 - (ys - middle[None]) / 2.0, 0.0, 1.0).astype(np.float32)
+    return OwnTeeth(
+        image=crop, origin=lo.astype(np.float64), upper=mask * above, lower=mask * (1 - above)
+    )
 
 
 def _fixed(points: np.ndarray, origin: np.ndarray) -> np.ndarray:
@@ -25,105 +171,179 @@ def _fixed(points: np.ndarray, origin: np.ndarray) -> np.ndarray:
 def paint_mouth(
     image: np.ndarray,
     geometry: FrameGeometry,
-    colours: MouthColours,
+    look: MouthLook,
     unit: float,
     tongue_tip: float,
 ) -> None:
     """Paint the mouth interior into ``image`` (in place) inside the inner-lip outline."""
     outline = geometry.inner_lips
-    lo = np.floor(outline.min(axis=0)).astype(int) - 2
-    hi = np.ceil(outline.max(axis=0)).astype(int) + 3
-    lo = np.maximum(lo, 0)
-    hi = np.minimum(hi, (image.shape[1], image.shape[0]))
-    if hi[1] - lo[1] < 3 or hi[0] - lo[0] < 3 or geometry.gap < 0.01:
+    # Room for the feathered edge and for the lips' inner-edge band around the opening.
+    margin = max(3, int(np.ceil(3 * FEATHER * unit + 2.5 * INNER_EDGE * unit)))
+    lo = np.maximum(np.floor(outline.min(axis=0)).astype(int) - margin, 0)
+    hi = np.minimum(
+        np.ceil(outline.max(axis=0)).astype(int) + margin + 1, (image.shape[1], image.shape[0])
+    )
+    if hi[1] - lo[1] < 3 or hi[0] - lo[0] < 3:
         return
     origin = lo.astype(np.float64)
-    alpha = _interior_alpha(outline, origin, (hi[1] - lo[1], hi[0] - lo[0]), unit)
+    shape = (hi[1] - lo[1], hi[0] - lo[0])
+    inside = np.zeros(shape, np.uint8)
+    cv2.fillPoly(inside, [_fixed(outline, origin)], 255, cv2.LINE_AA, _SHIFT)
+    alpha = cv2.GaussianBlur(inside.astype(np.float32) / 255.0, (0, 0), max(0.5, FEATHER * unit))
+    # Where the lips are really apart (the opening is wider than a few pixels) the inside
+    # shows, teeth and all; where they (nearly) meet, only the line of their parting does:
+    # teeth there would draw a bright line.
+    wide = cv2.morphologyEx(inside, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+    visible = cv2.GaussianBlur(wide.astype(np.float32) / 255.0, (0, 0), 1.0)
+    # Closed lips squeeze what the photo had between them into a hair-thin seam: drawn at
+    # least a pixel and a half wide, as the line where lips meet.
+    seam = cv2.GaussianBlur(
+        cv2.dilate(inside, np.ones((2, 2), np.uint8)).astype(np.float32) / 255.0, (0, 0), 0.6
+    )
+    alpha = np.maximum(alpha, 0.85 * seam * (1.0 - visible))
     if alpha.max() < 0.02:
         return
-    canvas = _interior(geometry, colours, origin, alpha.shape, unit, tongue_tip)
+    canvas = _interior(geometry, look, origin, shape, unit, tongue_tip, visible)
+    if look.own is not None:
+        _own_interior(canvas, geometry, look.own, origin, visible)
+    _lip_shadow(canvas, inside, unit)
+    # Where the lips (nearly) meet, the line between them is dark lip, not the black of
+    # an open mouth.
+    canvas += (1.0 - visible)[..., None] * (look.lips * SEAM_DARKNESS - canvas)
     region = image[lo[1] : hi[1], lo[0] : hi[0]].astype(np.float32)
+    # A mouth open in the photo has teeth right against its lips' inner edges (closer than
+    # the landmarks know): closing it gathers them into the lips, and the band covers them.
+    strength = 1.0 if look.own is not None else float(visible.max())
+    _inner_lip_edge(region, inside, look.lips, unit, strength)
     a = alpha[..., None]
     image[lo[1] : hi[1], lo[0] : hi[0]] = np.clip(a * canvas + (1 - a) * region, 0, 255).astype(
         np.uint8
     )
 
 
-def _interior_alpha(
-    outline: np.ndarray, origin: np.ndarray, shape: tuple[int, int], unit: float
-) -> np.ndarray:
-    mask = np.zeros(shape, np.uint8)
-    cv2.fillPoly(mask, [_fixed(outline, origin)], 255, cv2.LINE_AA, _SHIFT)
-    alpha = mask.astype(np.float32) / 255.0
-    return cv2.GaussianBlur(alpha, (0, 0), max(0.5, unit * 0.008))
+def _mouth_axes(geometry: FrameGeometry) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """The opening's centre, the unit vectors along and down the mouth, its half length."""
+    edge = geometry.upper_teeth_edge
+    left, right = edge[0], edge[-1]
+    along = right - left
+    half = 0.5 * float(np.hypot(*along))
+    along = along / max(2 * half, 1e-9)
+    down = np.array([-along[1], along[0]])
+    return 0.5 * (left + right), along, down, max(half, 1.0)
 
 
 def _interior(
     geometry: FrameGeometry,
-    colours: MouthColours,
+    look: MouthLook,
     origin: np.ndarray,
     shape: tuple[int, int],
     unit: float,
     tongue_tip: float,
+    visible: np.ndarray,
 ) -> np.ndarray:
     height, width = shape
-    canvas = np.empty((height, width, 3), np.float32)
-    canvas[:] = colours.cavity
+    centre, along, down, half = _mouth_axes(geometry)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    rel_x, rel_y = xs + origin[0] - centre[0], ys + origin[1] - centre[1]
+    across = (rel_x * along[0] + rel_y * along[1]) / half  # -1 … 1 corner to corner
+    depth = (rel_x * down[0] + rel_y * down[1]) / unit  # face units below the teeth line
+    # The cavity: darkest deep inside, a little lighter towards the corners and the lips.
+    throat = np.exp(-(across**2) / 0.5 - ((depth - 0.15) / 0.18) ** 2)
+    canvas = look.cavity[None, None, :] * (1.0 - 0.45 * throat)[..., None]
     upper, lower = geometry.upper_teeth_edge, geometry.lower_teeth_edge
-    down = _down(upper)
-    # Tongue resting on the floor of the mouth, half hidden by the lower teeth.
-    floor = lower.mean(axis=0) + down * 0.1 * unit
-    _ellipse(canvas, floor, origin, (0.22 * unit, 0.08 * unit), upper, colours.tongue * 0.75)
-    _teeth(canvas, lower, lower + down * 0.2 * unit, origin, colours.teeth * 0.8)
-    if tongue_tip > 0.05:
-        tip = upper.mean(axis=0) + down * 0.03 * unit
-        layer = canvas.copy()
-        _ellipse(layer, tip, origin, (0.11 * unit, 0.05 * unit), upper, colours.tongue)
-        canvas[:] = canvas + tongue_tip * (layer - canvas)
-    _teeth(canvas, upper - down * 0.35 * unit, upper, origin, colours.teeth)
-    _shade(canvas, geometry.inner_lips, origin, unit)
+    # The tongue lies on the floor of the mouth, its back rising a little above the lower
+    # teeth; lit from the front, darker further in.
+    tongue_top = _depth_of(lower, centre, down, unit) - 0.05
+    body = _smoothstep((depth - tongue_top) / 0.08) * np.exp(-((across / 0.8) ** 4))
+    lit = 0.55 + 0.45 * _smoothstep((depth - tongue_top) / 0.2)
+    tongue_colour = look.tongue[None, None, :] * lit[..., None] * 0.75
+    canvas += (0.85 * body)[..., None] * (tongue_colour - canvas)
+    if tongue_tip > 0.05:  # th, l: the tip rises behind the upper teeth
+        tip = np.exp(-((across / 0.35) ** 2) - ((depth - 0.02) / 0.05) ** 2) * tongue_tip
+        canvas += tip[..., None] * (look.tongue - canvas)
+    # The dental arch turns away towards the corners: the teeth there are in shadow.
+    across_shade = (1.0 - 0.25 * across**2) * (
+        1.0 - 0.65 * _smoothstep((np.abs(across) - 0.45) / 0.55)
+    )
+    # Each row is brightest across its middle and a little translucent at its edge.
+    edge_depth = _depth_of(upper, centre, down, unit)
+    crown = 1.0 - 0.18 * _smoothstep((depth - edge_depth + 0.025) / 0.025)
+    shade = across_shade * crown * visible
+    lower_band = lower + down * 0.18 * unit
+    _teeth_band(canvas, lower, lower_band, origin, look.teeth * 0.7, shade, unit)
+    _teeth_band(canvas, upper - down * 0.35 * unit, upper, origin, look.teeth, shade, unit)
     return canvas
 
 
-def _down(edge: np.ndarray) -> np.ndarray:
-    """Unit vector pointing down the face, perpendicular to a left→right edge."""
-    along = edge[-1] - edge[0]
-    along = along / (np.hypot(*along) + 1e-9)
-    return np.array([-along[1], along[0]])
+def _depth_of(edge: np.ndarray, centre: np.ndarray, down: np.ndarray, unit: float) -> float:
+    return float((edge.mean(axis=0) - centre) @ down) / unit
 
 
-def _teeth(
-    canvas: np.ndarray, top: np.ndarray, bottom: np.ndarray, origin: np.ndarray, colour: np.ndarray
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def _teeth_band(
+    canvas: np.ndarray,
+    top: np.ndarray,
+    bottom: np.ndarray,
+    origin: np.ndarray,
+    colour: np.ndarray,
+    shade: np.ndarray,
+    unit: float,
 ) -> None:
-    """A band of teeth between two left→right curves, darker towards the corners."""
+    """A row of teeth between two left→right curves: one soft-edged shape, shaded across
+    (no lines between teeth: at video size they read as a keyboard, not as teeth)."""
     polygon = np.concatenate([top, bottom[::-1]])
     mask = np.zeros(canvas.shape[:2], np.uint8)
     cv2.fillPoly(mask, [_fixed(polygon, origin)], 255, cv2.LINE_AA, _SHIFT)
     if not mask.any():
         return
-    xs = np.arange(canvas.shape[1], dtype=np.float32) + origin[0]
-    left, right = top[0, 0], top[-1, 0]
-    across = np.clip((xs - 0.5 * (left + right)) / max(0.5 * (right - left), 1.0), -1, 1)
-    shade = 1.0 - 0.45 * across**2
-    gaps = 1.0 - 0.12 * np.exp(-((np.abs(across) * 4.5 % 1.0 - 0.5) ** 2) / 0.004)
-    tone = (shade * gaps)[None, :, None] * colour
-    a = (mask.astype(np.float32) / 255.0)[..., None]
-    canvas[:] = a * tone + (1 - a) * canvas
+    weight = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), max(0.5, 0.01 * unit))
+    weight *= np.clip(shade * 4.0, 0.0, 1.0)  # hidden (shade 0) where the lips meet
+    tone = shade[..., None] * colour[None, None, :]
+    canvas += weight[..., None] * (tone - canvas)
 
 
-def _ellipse(canvas, centre, origin, axes, edge, colour) -> None:
-    along = edge[-1] - edge[0]
-    angle = float(np.degrees(np.arctan2(along[1], along[0])))
-    centre_fixed = tuple(int(v) for v in np.round((centre - origin) * _ONE))
-    axes_fixed = tuple(max(1, int(round(a * _ONE))) for a in axes)
-    cv2.ellipse(
-        canvas, centre_fixed, axes_fixed, angle, 0, 360, colour.tolist(), -1, cv2.LINE_AA, _SHIFT
+def _own_interior(
+    canvas: np.ndarray,
+    geometry: FrameGeometry,
+    own: OwnTeeth,
+    origin: np.ndarray,
+    visible: np.ndarray,
+) -> None:
+    """Lay the photo's own upper teeth where the skull took them, and its lower teeth
+    where the jaw did, over the drawn interior."""
+    height, width = canvas.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    for weights, shift in ((own.upper, geometry.skull_shift), (own.lower, geometry.jaw_shift)):
+        map_x = xs + float(origin[0] - own.origin[0] - shift[0])
+        map_y = ys + float(origin[1] - own.origin[1] - shift[1])
+        pixels = cv2.remap(own.image, map_x, map_y, cv2.INTER_LINEAR, borderValue=(0, 0, 0))
+        weight = cv2.remap(weights, map_x, map_y, cv2.INTER_LINEAR, borderValue=0.0) * visible
+        canvas += weight[..., None] * (pixels - canvas)
+
+
+def _inner_lip_edge(
+    region: np.ndarray, inside: np.ndarray, lips: np.ndarray, unit: float, openness: float
+) -> None:
+    """Where the lips part, their inner edge shows: a band of slightly darker lip colour
+    along the opening. It also covers what the landmarks left of the photo's own seam (a
+    dark line or a glimpse of teeth a pixel off the lips' outline), which the opening
+    would otherwise carry along and stretch."""
+    width = max(1.0, INNER_EDGE * unit)
+    ring = cv2.dilate(
+        inside,
+        cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)),
+        iterations=max(1, round(width)),
     )
+    band = cv2.GaussianBlur((ring > 0).astype(np.float32), (0, 0), 0.6 * width)
+    band *= (inside == 0) * 0.75 * openness
+    region += band[..., None] * (lips * 0.82 - region)
 
 
-def _shade(canvas: np.ndarray, outline: np.ndarray, origin: np.ndarray, unit: float) -> None:
-    """Darken towards the lips: the lips overhang the interior and cast a soft shadow."""
-    mask = np.zeros(canvas.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [_fixed(outline, origin)], 255, cv2.LINE_AA, _SHIFT)
-    depth = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), max(0.8, 0.025 * unit))
-    canvas *= (0.55 + 0.45 * depth)[..., None]
+def _lip_shadow(canvas: np.ndarray, inside: np.ndarray, unit: float) -> None:
+    """Darken towards the lips: they overhang the interior and cast a soft shadow."""
+    depth = cv2.GaussianBlur(inside.astype(np.float32) / 255.0, (0, 0), max(0.8, 0.03 * unit))
+    canvas *= (0.6 + 0.4 * np.clip(2.0 * depth - 0.2, 0.0, 1.0))[..., None]
