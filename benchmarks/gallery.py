@@ -109,6 +109,13 @@ def judge(path: Path, utterance, size: int, out: Path) -> dict:
     check = check_render(frames, avatar.portrait, track.fps)
     row.update(check.figures(utterance.phones))
     row["notes"] = list(avatar.notes)
+    row["per_frame"] = {
+        "lip_gap": [round(float(g), 4) for g in check.lip_gap],
+        **{
+            name: [None if f is None else round(getattr(f, name), 4) for f in check.skin]
+            for name in ("new_edges", "skin_change", "lip_like_share", "foreign_share")
+        },
+    }
     picks = _picks(track, utterance.phones, check)
     sheet = contact_sheet(avatar, dict(enumerate(frames)), picks)
     cv2.imwrite(str(out / f"{path.stem}.png"), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))

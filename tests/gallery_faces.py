@@ -27,7 +27,9 @@ def _astronaut_variants() -> dict[str, np.ndarray]:
     tilt = cv2.getRotationMatrix2D((width / 2, height / 3), 8.0, 1.0)
     small = np.full((1400, 1400, 3), 90, np.uint8)
     small[500:756, 600:856] = cv2.resize(photo, (256, 256), interpolation=cv2.INTER_AREA)
-    closed = render_frame(avatarlab.load_avatar().rig, FacePose())
+    rig = avatarlab.load_avatar().rig
+    closed = render_frame(rig, FacePose())
+    shut_eyes = render_frame(rig, FacePose(blink=1.0, mouth_open=0.5, jaw=0.4))
     return {
         "astronaut mirrored": np.ascontiguousarray(photo[:, ::-1]),
         "astronaut tilted": cv2.warpAffine(
@@ -35,6 +37,7 @@ def _astronaut_variants() -> dict[str, np.ndarray]:
         ),
         "astronaut small": small,
         "astronaut closed mouth": closed,
+        "astronaut eyes shut": shut_eyes,
     }
 
 

@@ -16,6 +16,7 @@ import functools
 import pytest
 from gallery_faces import gallery_avatars
 
+from avatarlab.face.geometry import eye_openness
 from avatarlab.inspect import artifacts
 from avatarlab.inspect.render_check import PASSAGE, check_render
 from avatarlab.motion import MotionOptions, make_track
@@ -55,7 +56,7 @@ def test_lower_face_shows_no_artifacts(name):
         ("foreign_share", artifacts.MAX_FOREIGN_SHARE),
     ):
         value = check.typical_worst(figure)
-        assert value <= limit, f"{figure} {value:.3f} on one frame in ten"
+        assert value <= limit, f"{figure} {value:.3f} on the open or the shut mouth"
 
 
 @pytest.mark.parametrize("name", FACES)
@@ -71,8 +72,13 @@ def test_lips_close_on_bilabials_and_open_on_vowels(name):
     assert figures["open_closed_ratio"] > 3.0
 
 
-@pytest.mark.parametrize("name", FACES)
+def _eyes_open_in_the_photo(name: str) -> bool:
+    return min(eye_openness(gallery_avatars()[name].portrait.landmarks)) > 0.12
+
+
+@pytest.mark.parametrize("name", [n for n in FACES if _eyes_open_in_the_photo(n)])
 def test_blinks_at_a_natural_rate(name):
+    """(A portrait whose eyes are shut in the photo has nothing to blink with.)"""
     utterance, _ = _speech()
     figures = _checked(name).figures(utterance.phones)
     assert 12 <= figures["blinks_per_minute"] <= 22

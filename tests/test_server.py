@@ -253,9 +253,10 @@ def test_recording_is_aligned_to_its_transcript_and_the_lips_close(
     }
     nearest = np.min([figures[shift].bilabial_gaps for shift in figures], axis=0)
     assert len(nearest) >= 6 and nearest.max() < CLOSED_GAP, nearest
-    # Most of them on one and the same offset (the aligner's lead is steady, not noise).
-    assert max(figures[shift].closure_rate for shift in figures) >= 0.75, figures
-    assert figures[0].open_closed_ratio > 2.0, figures[0]
+    # Most of them on one and the same offset (the aligner's lead is steady, not noise),
+    # and at that offset the vowels are well open.
+    best = max(figures.values(), key=lambda f: f.closure_rate)
+    assert best.closure_rate >= 0.75 and best.open_closed_ratio > 2.0, figures
 
 
 def test_recording_exports_parse(server, recorded, spoken):

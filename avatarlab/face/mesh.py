@@ -2,9 +2,9 @@
 
 MediaPipe publishes the face mesh as edges (FACEMESH_TESSELATION); its faces are the edge
 triangles, less the few "triangles" whose three edges all belong to two real faces already
-(the mesh has quads split both ways there). The tessellation has four holes: the mouth
-between the inner lips and the two eyes. ``mouth_triangles`` and ``eye_triangles`` fill
-them, so a warp over the whole mesh is defined everywhere inside the face outline.
+(the mesh has quads split both ways there). The tessellation has holes at the mouth and
+the eyes; ``mouth_triangles`` fills the mouth's. ``inspect`` lays a source photo onto a
+frame with this mesh; the renderer builds its own (``render.mesh``), which must not fold.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 import cv2
 import numpy as np
 
-from .geometry import face_parts
+from .geometry import face_frame, face_parts
 
 
 @functools.lru_cache(maxsize=1)
@@ -62,61 +62,32 @@ def _consistently_wound(faces: list[tuple[int, int, int]]) -> list[tuple[int, in
     return [wound[i] for i in range(len(faces))]
 
 
-def _fill(polygon: np.ndarray, indices: np.ndarray, extra: np.ndarray | None = None) -> np.ndarray:
-    """Triangles (as indices) covering a simple polygon given in order, optionally with
-    interior points: a Delaunay triangulation kept where it lies inside the polygon."""
-    from scipy.spatial import Delaunay
-
-    points = polygon if extra is None else np.concatenate([polygon, extra])
-    simplices = Delaunay(points).simplices
-    centroids = points[simplices].mean(axis=1)
-    contour = polygon.astype(np.float32).reshape(-1, 1, 2)
-    inside = [cv2.pointPolygonTest(contour, tuple(map(float, c)), False) > 0 for c in centroids]
-    return indices[simplices[np.array(inside, bool)]]
-
-
-def mouth_triangles(landmarks: np.ndarray) -> np.ndarray:
-    """Triangles spanning the mouth between the inner lips, for these landmarks' layout.
-
-    A strip joining the upper and lower inner lip in order across the mouth, so that every
-    triangle touches both lips: opening the mouth stretches them and closing it flattens
-    them, and neither ever turns a triangle over while the lips stay apart.
-    """
-    lips = face_parts().inner_lips
-    upper, lower = list(lips.upper), list(lips.lower)  # both corner to corner, left → right
+def strip_between(across: np.ndarray, upper: list[int], lower: list[int]) -> np.ndarray:
+    """Triangles (vertex indices) between two chains that run corner to corner, left to
+    right, sharing their two corners: every triangle touches both chains, so pulling the
+    chains apart stretches them and bringing them together flattens them, and none turns
+    over while the chains stay apart. ``across`` (per vertex) orders them along the mouth:
+    advance along whichever chain is behind, as in merging two sorted lists."""
     triangles, i, j = [], 0, 0
     while i < len(upper) - 1 or j < len(lower) - 1:
-        # Advance along whichever lip is behind in x, as in merging two sorted lists.
-        advance_upper = j == len(lower) - 1 or (
-            i < len(upper) - 1 and landmarks[upper[i + 1], 0] <= landmarks[lower[j + 1], 0]
-        )
-        if advance_upper:
+        if j == len(lower) - 1 or (
+            i < len(upper) - 1 and across[upper[i + 1]] <= across[lower[j + 1]]
+        ):
             triangles.append((upper[i], upper[i + 1], lower[j]))
             i += 1
         else:
             triangles.append((upper[i], lower[j + 1], lower[j]))
             j += 1
-    # The corners are shared by both lips: drop the triangles that collapse onto them.
-    return np.array([t for t in triangles if len(set(t)) == 3], dtype=np.int32)
+    # The corners are shared by both chains: drop the triangles that collapse onto them.
+    return np.array([t for t in triangles if len(set(t)) == 3], dtype=np.int64).reshape(-1, 3)
 
 
-def eye_triangles(landmarks: np.ndarray) -> np.ndarray:
-    """Triangles filling both eyes, with each iris centre as an inner vertex (gaze moves
-    it) where it lies well inside the eye's outline."""
-    parts = face_parts()
-    result = []
-    for eye, iris in zip(parts.eyes, parts.irises, strict=True):
-        outline = np.array(list(eye.upper) + list(eye.lower[1:-1][::-1]))
-        polygon = landmarks[outline, :2].astype(np.float64)
-        centre = landmarks[iris[0], :2].astype(np.float64)
-        contour = polygon.astype(np.float32).reshape(-1, 1, 2)
-        margin = cv2.pointPolygonTest(contour, tuple(map(float, centre)), True)
-        height = np.ptp(polygon[:, 1])
-        if margin > 0.25 * height:
-            result.append(_fill(polygon, np.append(outline, iris[0]), centre[None]))
-        else:
-            result.append(_fill(polygon, outline))
-    return np.concatenate(result).astype(np.int32)
+def mouth_triangles(landmarks: np.ndarray) -> np.ndarray:
+    """Triangles spanning the mouth between the inner lips (``strip_between``), for these
+    landmarks' layout, ordered along the face's own axis."""
+    lips = face_parts().inner_lips
+    across = face_frame(landmarks).to_face(landmarks)[:, 0]
+    return strip_between(across, list(lips.upper), list(lips.lower)).astype(np.int32)
 
 
 def signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
@@ -124,14 +95,6 @@ def signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     image, whose y axis points down)."""
     a, b, c = (points[triangles[:, k], :2].astype(np.float64) for k in range(3))
     return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
-
-
-def oriented(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """The triangles with their corners reordered to positive signed area at ``points``."""
-    flip = signed_areas(points, triangles) < 0
-    result = triangles.copy()
-    result[flip] = result[flip][:, [0, 2, 1]]
-    return result
 
 
 def affine_maps(source: np.ndarray, target: np.ndarray, triangles: np.ndarray) -> np.ndarray:

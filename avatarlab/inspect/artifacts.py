@@ -72,11 +72,14 @@ REPEAT_MIN_RUN = 3
 """Lines repeating at one side count from this many on: one doubled last row (a resize's
 rounding) is not a streak."""
 
-# Thresholds the renderer is held to (tests and the gallery report use these).
+# Thresholds the renderer is held to (tests and the gallery report use these), for the
+# median over the open-mouth frames or the shut-mouth ones, whichever is worse. Measured on
+# the shared gallery's 22 people with the piecewise-affine renderer: new edges at most
+# 1.8 % (a monkey; people 0.9 %), changed skin 1.2 %, lip-coloured skin 0.6 %, foreign 0.
 MAX_NEW_EDGES = 0.02
-MAX_SKIN_CHANGE = 0.02
+MAX_SKIN_CHANGE = 0.015
+MAX_LIP_LIKE_SHARE = 0.015
 MAX_FOREIGN_SHARE = 0.02
-MAX_LIP_LIKE_SHARE = 0.02
 MAX_EDGE_REPEAT = 0
 
 

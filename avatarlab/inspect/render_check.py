@@ -15,12 +15,13 @@ import numpy as np
 
 from ..face import track_landmarks
 from ..face.geometry import eye_openness, lip_gap
-from ..measure import score_lipsync
+from ..measure import CLOSED_GAP, score_lipsync
 from ..types import Phone, Portrait
 from .artifacts import SkinFigures, edge_repeat, skin_figures, skin_reference
 from .figures import BLINK_DEPTH
 
-PERCENTILE = 90
+OPEN_GAP = 0.15
+"""Lip gap (eye distances) from which a frame's mouth counts as clearly open."""
 PASSAGE = (
     "Bob made a big map of the moon, maybe the best map we have seen. "
     "Mom put ripe plums in a bowl by the lamp. "
@@ -55,11 +56,18 @@ class RenderCheck:
         return float(values[index]), index
 
     def typical_worst(self, name: str) -> float:
-        """A skin figure's 90th percentile over the measured frames: what a viewer sees on
-        every tenth frame. (The single worst frame is as often one where MediaPipe, not
-        the renderer, slipped: the source is then laid a little off.)"""
-        values = [getattr(s, name) for s in self.skin if s is not None]
-        return float(np.percentile(values, PERCENTILE)) if values else float("nan")
+        """A skin figure as a viewer meets it: its median over the frames where the mouth
+        is clearly open, or over those where it is shut, whichever is worse. Damage comes
+        with a mouth shape and shows on every frame of it, while a single bad frame is as
+        often one where MediaPipe, not the renderer, slipped (the source is then laid a
+        little off)."""
+        values = np.array([getattr(s, name) if s is not None else np.nan for s in self.skin])
+        medians = []
+        for frames in (self.lip_gap >= OPEN_GAP, self.lip_gap < CLOSED_GAP):
+            chosen = values[frames & np.isfinite(values)]
+            if len(chosen):
+                medians.append(float(np.median(chosen)))
+        return max(medians) if medians else float("nan")
 
     def blinks(self) -> int:
         if not self.found.any():

@@ -31,7 +31,7 @@ class IdleOptions:
 
 
 # Blink timing in seconds: lid closing, held shut, opening.
-BLINK_CLOSE, BLINK_HOLD, BLINK_OPEN = 0.07, 0.04, 0.12
+BLINK_CLOSE, BLINK_HOLD, BLINK_OPEN = 0.07, 0.06, 0.12
 
 
 FIRST_BLINK = (1.5, 3.0)

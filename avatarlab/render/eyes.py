@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-LID_OVERSHOOT = 0.15
+LID_OVERSHOOT = 0.3
 """How far past the lower lid's landmarks a shut lid reaches, as a share of the opening."""
 EDGE_SOFTNESS = 0.75
 """Half the width (pixels) of the blend at the lid's moving edge."""

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import Delaunay
 
-from ..face.mesh import signed_areas, triangle_ids
+from ..errors import ImageError
+from ..face.mesh import signed_areas, strip_between, triangle_ids
 from .shape import FaceShape
 
 INNER_RING, OUTER_RING = 1.25, 1.7
@@ -130,24 +131,10 @@ def _conforming(
         chains = refined
         if not missing:
             return points, triangles, inserted, chains
-    raise RuntimeError("the lips' outline could not be fitted into the mesh")
-
-
-def _mouth_strip(points: np.ndarray, upper: list[int], lower: list[int]) -> np.ndarray:
-    """Triangles between two corner-to-corner chains, each touching both: advance along
-    whichever chain is behind across the mouth, as in merging two sorted lists. ``points``
-    are in face units, so "across" is along the face even when the head is tilted."""
-    triangles, i, j = [], 0, 0
-    while i < len(upper) - 1 or j < len(lower) - 1:
-        if j == len(lower) - 1 or (
-            i < len(upper) - 1 and points[upper[i + 1], 0] <= points[lower[j + 1], 0]
-        ):
-            triangles.append((upper[i], upper[i + 1], lower[j]))
-            i += 1
-        else:
-            triangles.append((upper[i], lower[j + 1], lower[j]))
-            j += 1
-    return np.array([t for t in triangles if len(set(t)) == 3], dtype=np.int64)
+    raise ImageError(
+        "the face in this picture cannot be animated: the outlines of its lips or eyes "
+        "cross each other (try a sharper or more frontal photo)"
+    )
 
 
 def _inside_mouth(points: np.ndarray, triangles: np.ndarray, upper, lower) -> np.ndarray:
@@ -185,7 +172,7 @@ def _smoothed_depth(shape: FaceShape, triangles: np.ndarray) -> np.ndarray:
             if means[i]:
                 averaged[i] = 0.5 * depth[i] + 0.5 * depth[means[i]].mean()
         depth = averaged
-    return _lips_level(shape, depth)
+    return _eyes_level(shape, _lips_level(shape, depth))
 
 
 def _lips_level(shape: FaceShape, depth: np.ndarray) -> np.ndarray:
@@ -203,6 +190,23 @@ def _lips_level(shape: FaceShape, depth: np.ndarray) -> np.ndarray:
     result = depth.copy()
     lips = g["lips"]
     result[lips] = np.interp(across[lips], samples, level)
+    return result
+
+
+def _eyes_level(shape: FaceShape, depth: np.ndarray) -> np.ndarray:
+    """Each eye's two lids at one depth across it (their average): a shut eye's lids
+    touch, and turning the head must not slide one over the other."""
+    g, x = shape.groups, shape.rest[:, 0]
+    result = depth.copy()
+    for side in ("left", "right"):
+        upper, lower = g[f"upper_lid_{side}"], g[f"lower_lid_{side}"]
+        lids = np.concatenate([upper, lower])
+        samples = np.linspace(x[lids].min(), x[lids].max(), 17)
+        level = np.mean(
+            [np.interp(samples, np.sort(x[c]), depth[c][np.argsort(x[c])]) for c in (upper, lower)],
+            axis=0,
+        )
+        result[lids] = np.interp(x[lids], samples, level)
     return result
 
 
@@ -324,8 +328,8 @@ def build_mesh(shape: FaceShape, image_shape: tuple[int, ...]) -> WarpMesh:
     triangles = triangles[~_inside_mouth(points, triangles, upper, lower)]
     flip = signed_areas(points, triangles) < 0
     triangles[flip] = triangles[flip][:, [0, 2, 1]]
-    across = shape.frame.to_face(points)  # the merge runs along the face's own x axis
-    strip = _mouth_strip(across, upper, lower)
+    across = shape.frame.to_face(points)[:, 0]  # along the face's own axis, even tilted
+    strip = strip_between(across, upper, lower)
     n_strip = len(strip)
     triangles = np.concatenate([triangles, strip])
     n_ring = len(inner)

@@ -108,6 +108,8 @@ def mouth_look(
         colours = {k: np.full(3, float(np.mean(v))) for k, v in colours.items()}
     shows_teeth = rest_gap > OWN_TEETH_GAP and _teeth_share(image, inner_mask, lips) > 0.3
     own = _own_teeth(image, landmarks, parts, inner) if shows_teeth else None
+    if own is not None:  # teeth drawn beside the photo's own must match them
+        colours["teeth"] = _own_teeth_colour(image, inner_mask, lips)
     return MouthLook(**{k: np.asarray(v, np.float32) for k, v in colours.items()}, own=own)
 
 
@@ -119,6 +121,12 @@ def _teeth_share(image: np.ndarray, inside: np.ndarray, lips: np.ndarray) -> flo
     bright = pixels.mean(axis=1) > float(np.mean(lips)) + 15.0
     grey = np.ptp(pixels, axis=1) < 0.6 * max(float(np.ptp(lips)), 1.0)
     return float((bright & grey).mean())
+
+
+def _own_teeth_colour(image: np.ndarray, inside: np.ndarray, lips: np.ndarray) -> np.ndarray:
+    pixels = image[inside > 0].reshape(-1, 3).astype(np.float32)
+    bright = pixels.mean(axis=1) > float(np.mean(lips)) + 15.0
+    return np.median(pixels[bright], axis=0) * 0.92
 
 
 def _skin_colours(
@@ -146,8 +154,10 @@ def _own_teeth(
     lo = np.maximum(np.floor(inner.min(axis=0)).astype(int) - 2, 0)
     hi = np.minimum(np.ceil(inner.max(axis=0)).astype(int) + 3, (image.shape[1], image.shape[0]))
     crop = image[lo[1] : hi[1], lo[0] : hi[0]].astype(np.float32)
-    mask = np.zeros(crop.shape[:2], np.float32)
-    cv2.fillPoly(mask, [_fixed(inner, lo)], 1.0, cv2.LINE_AA, _SHIFT)
+    drawn = np.zeros(crop.shape[:2], np.uint8)
+    cv2.fillPoly(drawn, [_fixed(inner, lo)], 255, cv2.LINE_AA, _SHIFT)
+    # Soft-edged, so the photo's teeth fade into the drawn mouth around them.
+    mask = cv2.GaussianBlur(drawn.astype(np.float32) / 255.0, (0, 0), 1.2)
     upper = landmarks[list(parts.inner_lips.upper), :2]
     lower = landmarks[list(parts.inner_lips.lower), :2]
     # The bite: half way between the lips, across the mouth.
@@ -175,18 +185,18 @@ def paint_mouth(
     unit: float,
     tongue_tip: float,
 ) -> None:
-    """Paint the mouth interior into ``image`` (in place) inside the inner-lip outline."""
+    """Paint the mouth interior into ``image`` (in place) inside the inner-lip outline,
+    and the lips' inner edge around it."""
     outline = geometry.inner_lips
-    # Room for the feathered edge and for the lips' inner-edge band around the opening.
-    margin = max(3, int(np.ceil(3 * FEATHER * unit + 2.5 * INNER_EDGE * unit)))
-    lo = np.maximum(np.floor(outline.min(axis=0)).astype(int) - margin, 0)
-    hi = np.minimum(
-        np.ceil(outline.max(axis=0)).astype(int) + margin + 1, (image.shape[1], image.shape[0])
-    )
-    if hi[1] - lo[1] < 3 or hi[0] - lo[0] < 3:
+    height, width = image.shape[:2]
+    inner_margin = max(3, int(np.ceil(3 * FEATHER * unit)) + 2)  # the feathered edge
+    band_margin = inner_margin + int(np.ceil(2.5 * INNER_EDGE * unit))  # the lips' edge
+    lo, hi = _box(outline, band_margin, width, height)
+    inner_lo, inner_hi = _box(outline, inner_margin, width, height)
+    if inner_hi[1] - inner_lo[1] < 3 or inner_hi[0] - inner_lo[0] < 3:
         return
-    origin = lo.astype(np.float64)
-    shape = (hi[1] - lo[1], hi[0] - lo[0])
+    origin = inner_lo.astype(np.float64)
+    shape = (inner_hi[1] - inner_lo[1], inner_hi[0] - inner_lo[0])
     inside = np.zeros(shape, np.uint8)
     cv2.fillPoly(inside, [_fixed(outline, origin)], 255, cv2.LINE_AA, _SHIFT)
     alpha = cv2.GaussianBlur(inside.astype(np.float32) / 255.0, (0, 0), max(0.5, FEATHER * unit))
@@ -214,11 +224,22 @@ def paint_mouth(
     # A mouth open in the photo has teeth right against its lips' inner edges (closer than
     # the landmarks know): closing it gathers them into the lips, and the band covers them.
     strength = 1.0 if look.own is not None else float(visible.max())
-    _inner_lip_edge(region, inside, look.lips, unit, strength)
+    opening = np.zeros(region.shape[:2], np.uint8)
+    offset = inner_lo - lo
+    opening[offset[1] : offset[1] + shape[0], offset[0] : offset[0] + shape[1]] = inside
+    _inner_lip_edge(region, opening, look.lips, unit, strength)
+    under = region[offset[1] : offset[1] + shape[0], offset[0] : offset[0] + shape[1]]
     a = alpha[..., None]
-    image[lo[1] : hi[1], lo[0] : hi[0]] = np.clip(a * canvas + (1 - a) * region, 0, 255).astype(
-        np.uint8
-    )
+    under[:] = a * canvas + (1 - a) * under
+    image[lo[1] : hi[1], lo[0] : hi[0]] = np.clip(region, 0, 255).astype(np.uint8)
+
+
+def _box(points: np.ndarray, margin: int, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-left and bottom-right (exclusive) pixel of the points' box grown by ``margin``,
+    kept inside the image."""
+    lo = np.maximum(np.floor(points.min(axis=0)).astype(int) - margin, 0)
+    hi = np.minimum(np.ceil(points.max(axis=0)).astype(int) + margin + 1, (width, height))
+    return lo, hi
 
 
 def _mouth_axes(geometry: FrameGeometry) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -253,7 +274,7 @@ def _interior(
     upper, lower = geometry.upper_teeth_edge, geometry.lower_teeth_edge
     # The tongue lies on the floor of the mouth, its back rising a little above the lower
     # teeth; lit from the front, darker further in.
-    tongue_top = _depth_of(lower, centre, down, unit) - 0.05
+    tongue_top = _depth_of(lower, centre, down, unit) - 0.1
     body = _smoothstep((depth - tongue_top) / 0.08) * np.exp(-((across / 0.8) ** 4))
     lit = 0.55 + 0.45 * _smoothstep((depth - tongue_top) / 0.2)
     tongue_colour = look.tongue[None, None, :] * lit[..., None] * 0.75

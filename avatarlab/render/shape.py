@@ -100,7 +100,7 @@ def _lips_apart(landmarks: np.ndarray, frame: FaceFrame, parts: FaceParts) -> np
     """The lips' four outlines in order from top to bottom, each at least ``MIN_LIP_GAP``
     from the next: the inner lips split the difference where they cross, and an outer
     outline that strays inside its lip's inner one (a thin lip near the corners) is moved
-    back out. Corners stay where they are."""
+    back out. The eyes' two lids likewise. Corners stay where they are."""
     result = landmarks.copy()
     inner_upper, inner_lower = parts.inner_lips.upper[1:-1], parts.inner_lips.lower[1:-1]
     outer_upper, outer_lower = parts.outer_lips.upper[1:-1], parts.outer_lips.lower[1:-1]
@@ -108,6 +108,10 @@ def _lips_apart(landmarks: np.ndarray, frame: FaceFrame, parts: FaceParts) -> np
     _keep_below(result, frame, inner_upper, inner_lower, share=0.5, upwards=True)
     _keep_below(result, frame, outer_upper, inner_upper, share=1.0, upwards=True)
     _keep_below(result, frame, outer_lower, inner_lower, share=1.0)
+    # Shut eyes: the lids' two outlines touch, and must not cross either.
+    for eye in parts.eyes:
+        _keep_below(result, frame, eye.lower[1:-1], eye.upper, share=0.5)
+        _keep_below(result, frame, eye.upper[1:-1], eye.lower, share=0.5, upwards=True)
     return result
 
 

@@ -73,11 +73,28 @@ class MovedMesh:
 
 
 def move_mesh(mesh: WarpMesh, vertices: np.ndarray) -> MovedMesh:
+    to_rest = affine_maps(mesh.rest, vertices, mesh.triangles)
     return MovedMesh(
         corners=vertices[mesh.triangles, :2],
-        to_rest=affine_maps(mesh.rest, vertices, mesh.triangles).reshape(-1, 6),
-        from_rest=affine_maps(vertices, mesh.rest, mesh.triangles).reshape(-1, 6),
+        to_rest=to_rest.reshape(-1, 6),
+        from_rest=_inverted(to_rest).reshape(-1, 6),
     )
+
+
+def _inverted(maps: np.ndarray) -> np.ndarray:
+    """n×2×3 affine maps inverted (the identity where a map is singular)."""
+    a, b, c = maps[:, 0, 0], maps[:, 0, 1], maps[:, 0, 2]
+    d, e, f = maps[:, 1, 0], maps[:, 1, 1], maps[:, 1, 2]
+    det = a * e - b * d
+    singular = np.abs(det) < 1e-12
+    det = np.where(singular, 1.0, det)
+    inverse = np.empty_like(maps)
+    inverse[:, 0, 0], inverse[:, 0, 1] = e / det, -b / det
+    inverse[:, 1, 0], inverse[:, 1, 1] = -d / det, a / det
+    inverse[:, 0, 2] = -(inverse[:, 0, 0] * c + inverse[:, 0, 1] * f)
+    inverse[:, 1, 2] = -(inverse[:, 1, 0] * c + inverse[:, 1, 1] * f)
+    inverse[singular] = np.eye(2, 3)
+    return inverse
 
 
 def _apply(maps: np.ndarray, triangles: np.ndarray, points: np.ndarray) -> np.ndarray:
