@@ -28,6 +28,17 @@ class Contour:
     def all(self) -> tuple[int, ...]:
         return tuple(dict.fromkeys(self.upper + self.lower))
 
+    @property
+    def loop(self) -> list[int]:
+        """The whole outline as one closed polygon: the upper half, then the lower one
+        back (each corner once)."""
+        return list(self.upper) + list(self.lower[1:-1][::-1])
+
+
+def outline(landmarks: np.ndarray, contour: Contour) -> np.ndarray:
+    """The contour's closed polygon in pixels (see ``Contour.loop``)."""
+    return landmarks[contour.loop, :2]
+
 
 @dataclass(frozen=True)
 class FaceParts:

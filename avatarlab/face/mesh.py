@@ -103,19 +103,17 @@ def affine_maps(source: np.ndarray, target: np.ndarray, triangles: np.ndarray) -
     A triangle flattened to a line at ``target`` covers no pixel; it gets the identity."""
     t0, t1, t2 = (target[triangles[:, k], :2].astype(np.float64) for k in range(3))
     s0, s1, s2 = (source[triangles[:, k], :2].astype(np.float64) for k in range(3))
-    a, b = t1 - t0, t2 - t0  # the target's edge vectors, the columns of a 2×2 matrix
+    a, b = t1 - t0, t2 - t0  # the target's edge vectors: columns of T = [[ax, bx], [ay, by]]
+    u, v = s1 - s0, s2 - s0  # the source's: columns of S
     det = a[:, 0] * b[:, 1] - b[:, 0] * a[:, 1]
     ok = np.abs(det) > 1e-9
     safe = np.where(ok, det, 1.0)
-    # inverse of [[a.x, b.x], [a.y, b.y]]
-    inverse = (
-        np.stack([np.stack([b[:, 1], -b[:, 0]], -1), np.stack([-a[:, 1], a[:, 0]], -1)], axis=1)
-        / safe[:, None, None]
-    )
-    edges = np.stack([s1 - s0, s2 - s0], axis=-1)  # n×2×2: source edge vectors as columns
-    linear = np.einsum("nij,njk->nik", edges, inverse)
-    offset = s0 - np.einsum("nij,nj->ni", linear, t0)
-    maps = np.concatenate([linear, offset[:, :, None]], axis=2)
+    # linear = S @ inverse(T), inverse(T) = [[by, -bx], [-ay, ax]] / det, written out.
+    maps = np.empty((len(triangles), 2, 3))
+    for row in range(2):
+        maps[:, row, 0] = (u[:, row] * b[:, 1] - v[:, row] * a[:, 1]) / safe
+        maps[:, row, 1] = (v[:, row] * a[:, 0] - u[:, row] * b[:, 0]) / safe
+        maps[:, row, 2] = s0[:, row] - maps[:, row, 0] * t0[:, 0] - maps[:, row, 1] * t0[:, 1]
     maps[~ok] = np.eye(2, 3)
     return maps
 

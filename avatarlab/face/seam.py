@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .geometry import face_frame, face_parts, lip_gap
+from .geometry import face_frame, face_parts, lip_gap, outline
 
 SEARCH = 0.05
 """How far (eye distances) above and below each inner-lip point the seam is looked for."""
@@ -60,8 +60,8 @@ def mouth_showing_on_lips(image: np.ndarray, landmarks: np.ndarray) -> np.ndarra
         return mask
     parts = face_parts()
     frame = face_frame(landmarks)
-    inner = _outline(landmarks, parts.inner_lips)
-    outer = _outline(landmarks, parts.outer_lips)
+    inner = outline(landmarks, parts.inner_lips)
+    outer = outline(landmarks, parts.outer_lips)
     lips = np.zeros(image.shape[:2], np.uint8)
     cv2.fillPoly(lips, [np.round(outer).astype(np.int32)], 1)
     mouth = np.zeros_like(lips)
@@ -100,12 +100,6 @@ def mouth_showing_on_lips(image: np.ndarray, landmarks: np.ndarray) -> np.ndarra
     return showing & np.isin(labels, joined[joined > 0])
 
 
-def _outline(landmarks: np.ndarray, contour) -> np.ndarray:
-    return np.concatenate(
-        [landmarks[list(contour.upper), :2], landmarks[list(contour.lower[::-1]), :2]]
-    )
-
-
 def clear_lips(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """An open mouth's photo with its inside, and what of it shows on the lips, painted
     over with lip from around it (OpenCV's Telea inpainting): the picture frames bring
@@ -117,7 +111,7 @@ def clear_lips(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     if lip_gap(landmarks) <= CLOSED_BELOW:
         return image
     mask = mouth_showing_on_lips(image, landmarks).astype(np.uint8)
-    inner = _outline(landmarks, face_parts().inner_lips)
+    inner = outline(landmarks, face_parts().inner_lips)
     cv2.fillPoly(mask, [np.round(inner).astype(np.int32)], 1)
     mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
     return cv2.inpaint(image, mask, 3, cv2.INPAINT_TELEA)

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from ..errors import NoFaceError
-from ..face.geometry import face_frame, face_parts
+from ..face.geometry import face_frame, face_parts, outline
 from ..face.landmarks import detect_landmarks
 from ..face.mesh import backward_map, face_triangles, mouth_triangles
 
@@ -206,12 +206,7 @@ def _edges(image: np.ndarray) -> np.ndarray:
 
 def _lip_a(image: np.ndarray, landmarks: np.ndarray) -> float:
     parts = face_parts()
-    outer = np.concatenate(
-        [landmarks[list(parts.outer_lips.upper)], landmarks[list(parts.outer_lips.lower[::-1])]]
-    )
-    inner = np.concatenate(
-        [landmarks[list(parts.inner_lips.upper)], landmarks[list(parts.inner_lips.lower[::-1])]]
-    )
+    outer, inner = outline(landmarks, parts.outer_lips), outline(landmarks, parts.inner_lips)
     lips = np.zeros(image.shape[:2], np.uint8)
     cv2.fillPoly(lips, [np.round(outer).astype(np.int32)], 1)
     cv2.fillPoly(lips, [np.round(inner).astype(np.int32)], 0)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..easing import smoothstep as _smoothstep
 from ..loudness import rms_between
 from ..types import Utterance
 from .lipsync import frame_times
@@ -89,10 +90,6 @@ def blink_curve(times: np.ndarray, starts: list[float]) -> np.ndarray:
         shape = _smoothstep(closing) * (1.0 - _smoothstep(opening))
         closure = np.maximum(closure, shape)
     return closure
-
-
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    return x * x * (3.0 - 2.0 * x)
 
 
 def slow_noise(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 
+import cv2
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
@@ -32,10 +33,20 @@ def render_frame(rig: Rig, pose: FacePose) -> np.ndarray:
 
 def render_frames(rig: Rig, track: Track) -> Iterator[np.ndarray]:
     """Frames one at a time, so a long video never sits in memory."""
+    _single_threaded_opencv()
     for index in range(track.n_frames):
         with _single_threaded_blas():
             frame = render_frame(rig, track.frame(index))
         yield frame
+
+
+@functools.lru_cache(maxsize=1)
+def _single_threaded_opencv() -> None:
+    """OpenCV splits each remap and blur of a frame over its own thread pool; the pieces
+    are small and the pool's threads then compete with the video encoder for two cores.
+    Frames are rendered on one thread while the encoder runs on the other (see
+    ``video.prefetch``), so OpenCV keeps to the thread that calls it. Process-wide."""
+    cv2.setNumThreads(1)
 
 
 @functools.lru_cache(maxsize=1)

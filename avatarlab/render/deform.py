@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..easing import smoothstep as _smoothstep
 from ..types import FacePose
 from .mesh import INNER_RING_FOLLOW, WarpMesh, unfold
 from .shape import MIN_LIP_GAP, FaceShape
@@ -67,6 +68,8 @@ class MotionFields:
     """n_base×n_outline: each vertex's share of each outer-lip point's own motion."""
     brow_share: np.ndarray
     """Per base vertex: its share of the brows' rise."""
+    teeth: np.ndarray
+    """The upper teeth's biting edge at rest (``teeth_rest``)."""
 
 
 @dataclass(frozen=True)
@@ -88,11 +91,6 @@ class FrameGeometry:
     """The inner-lip gap this frame asks for at the middle (face units)."""
     eyelids: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
     """On blink frames: each eye's upper and lower lid (pixel curves, left→right)."""
-
-
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
 
 
 def _fade(distance: np.ndarray, reach: float) -> np.ndarray:
@@ -120,7 +118,9 @@ def build_fields(shape: FaceShape, mesh: WarpMesh) -> MotionFields:
     brow_share = _fade(to_brows, BROW_REACH) * above
     brow_share[k + n :] = 0.0
     blend[k + n :] = 0.0
-    return MotionFields(rest=rest, jaw=jaw, lip_blend=blend, brow_share=brow_share)
+    return MotionFields(
+        rest=rest, jaw=jaw, lip_blend=blend, brow_share=brow_share, teeth=teeth_rest(shape)
+    )
 
 
 def _outer_outline(shape: FaceShape) -> np.ndarray:
@@ -259,10 +259,15 @@ def head_pivot(shape: FaceShape) -> np.ndarray:
     return np.array([0.0, 0.75 * chin_y, rest[:, 2].mean() + 0.8])
 
 
-def turn_head(shape: FaceShape, points: np.ndarray, pose: FacePose) -> np.ndarray:
-    """Face-unit (x, y, z) points after the head's rotation."""
+def turn_head(
+    shape: FaceShape, points: np.ndarray, pose: FacePose, turn: np.ndarray | None = None
+) -> np.ndarray:
+    """Face-unit (x, y, z) points after the head's rotation (``turn``, if given, is the
+    pose's ``rotation`` already worked out)."""
     pivot = head_pivot(shape)
-    return (points - pivot) @ rotation(pose.yaw, pose.pitch, pose.roll).T + pivot
+    if turn is None:
+        turn = rotation(pose.yaw, pose.pitch, pose.roll)
+    return (points - pivot) @ turn.T + pivot
 
 
 def frame_geometry(
@@ -273,7 +278,8 @@ def frame_geometry(
     expressed = expression(shape, fields, pose)
     moved = fields.rest.copy()
     moved[:, :2] += expressed
-    shift = turn_head(shape, moved, pose)[:, :2] - fields.rest[:, :2]
+    turn = rotation(pose.yaw, pose.pitch, pose.roll)
+    shift = turn_head(shape, moved, pose, turn)[:, :2] - fields.rest[:, :2]
     ring = mesh.inner_ring
     shift[ring] = expressed[ring] + INNER_RING_FOLLOW * (shift[ring] - expressed[ring])
     shift[k + n :] = 0.0  # the outer ring holds the rest of the picture still
@@ -282,7 +288,7 @@ def frame_geometry(
     placed = vertices[:k]
     g = shape.groups
     inner = np.concatenate([placed[g["upper_inner"]], placed[g["lower_inner"]][::-1]])
-    upper_teeth, lower_teeth, skull_shift, jaw_shift = _teeth_edges(shape, pose)
+    upper_teeth, lower_teeth, skull_shift, jaw_shift = _teeth_edges(shape, fields, pose, turn)
     eyelids = _eyelids(shape, placed) if pose.blink > 0.02 else ()
     return FrameGeometry(
         vertices=vertices,
@@ -304,24 +310,26 @@ def _eyelids(shape: FaceShape, placed: np.ndarray) -> tuple[tuple[np.ndarray, np
     )
 
 
+def teeth_rest(shape: FaceShape) -> np.ndarray:
+    """Face-unit (x, y, z) of the upper teeth's biting edge in the photo, left → right:
+    ``TEETH_SHOWN`` below the upper lip across the middle, less towards the corners."""
+    across = shape.lips.across[shape.groups["upper_inner"]]
+    edge = shape.rest[shape.groups["upper_inner"]].copy()
+    edge[:, 1] += TEETH_SHOWN * _shape_across(across, 0.0) ** 0.3
+    return edge
+
+
 def _teeth_edges(
-    shape: FaceShape, pose: FacePose
+    shape: FaceShape, fields: MotionFields, pose: FacePose, turn: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The biting edges of the upper teeth (fixed to the skull) and of the lower teeth (on
     the jaw), in pixels, and how far each row moved from where it sits in the photo."""
-    across = shape.lips.across[shape.groups["upper_inner"]]
-    upper_edge = shape.rest[shape.groups["upper_inner"]].copy()
-    upper_edge[:, 1] += TEETH_SHOWN * _shape_across(across, 0.0) ** 0.3
-    lower_edge = upper_edge.copy()
-    lower_edge[:, 1] += LOWER_TEETH_BEHIND
-    dropped = lower_edge.copy()
-    dropped[:, 1] += pose.jaw * JAW_DROP
+    upper = fields.teeth
+    lower = upper + (0.0, LOWER_TEETH_BEHIND, 0.0)
+    dropped = lower + (0.0, pose.jaw * JAW_DROP, 0.0)
     edges, shifts = [], []
-    for rest, moved in ((upper_edge, upper_edge), (lower_edge, dropped)):
-        turned = turn_head(shape, moved, pose)
-        pixels = shape.frame.origin + shape.frame.to_pixels(turned[:, :2])
-        edges.append(pixels)
-        shifts.append(
-            (pixels - shape.frame.origin - shape.frame.to_pixels(rest[:, :2])).mean(axis=0)
-        )
+    for rest, moved in ((upper, upper), (lower, dropped)):
+        turned = turn_head(shape, moved, pose, turn)
+        edges.append(shape.frame.origin + shape.frame.to_pixels(turned[:, :2]))
+        shifts.append(shape.frame.to_pixels((turned[:, :2] - rest[:, :2]).mean(axis=0)))
     return edges[0], edges[1], shifts[0], shifts[1]

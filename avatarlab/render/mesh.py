@@ -23,7 +23,7 @@ from ..errors import ImageError
 from ..face.mesh import signed_areas, strip_between, triangle_ids
 from .shape import FaceShape
 
-INNER_RING, OUTER_RING = 1.25, 1.7
+INNER_RING, OUTER_RING = 1.25, 1.55
 """The rings' distance from the face's centre, as multiples of the face silhouette's: the
 inner one moves with the head by half, the outer one is fixed."""
 RING_POINTS = 36

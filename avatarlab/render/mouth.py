@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..face.geometry import FaceParts
+from ..easing import smoothstep as _smoothstep
+from ..face.geometry import FaceParts, outline
 from .deform import FrameGeometry
 
 _SHIFT = 4  # fixed-point bits for sub-pixel polygon drawing
@@ -40,14 +41,13 @@ INNER_EDGE = 0.035
 class OwnTeeth:
     """The photo's own mouth interior, cut out once."""
 
-    image: np.ndarray
-    """float32 crop of the photo around the mouth."""
     origin: np.ndarray
     """(x, y) of the crop's top-left pixel in the photo."""
     upper: np.ndarray
-    """Crop-sized weights: the interior above the line between the lips (goes with the
-    skull); ``lower`` is the rest of it (goes with the jaw)."""
+    """float32 crop of the photo around the mouth with a fourth channel, the weight of
+    the interior above the line between the lips (it goes with the skull)."""
     lower: np.ndarray
+    """The same with the weight of the interior below that line (it goes with the jaw)."""
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,6 @@ class MouthLook:
     tongue: np.ndarray
     lips: np.ndarray
     own: OwnTeeth | None = None
-
-
-def _polygon(landmarks: np.ndarray, upper, lower) -> np.ndarray:
-    return np.concatenate([landmarks[list(upper), :2], landmarks[list(lower[::-1]), :2]])
 
 
 def _lab_to_rgb(lab: np.ndarray) -> np.ndarray:
@@ -81,8 +77,8 @@ def mouth_look(
     """Sample the photo once for the colours the interior is drawn in."""
     lips_mask = np.zeros(image.shape[:2], np.uint8)
     inner_mask = np.zeros_like(lips_mask)
-    outer = _polygon(landmarks, parts.outer_lips.upper, parts.outer_lips.lower)
-    inner = _polygon(landmarks, parts.inner_lips.upper, parts.inner_lips.lower)
+    outer = outline(landmarks, parts.outer_lips)
+    inner = outline(landmarks, parts.inner_lips)
     cv2.fillPoly(lips_mask, [np.round(outer).astype(np.int32)], 1)
     cv2.fillPoly(inner_mask, [np.round(inner).astype(np.int32)], 1)
     lip_pixels = image[(lips_mask > 0) & (inner_mask == 0)].reshape(-1, 3)
@@ -170,7 +166,9 @@ def _own_teeth(
     ys = np.arange(lo[1], hi[1], dtype=np.float64)[:, None]
     above = np.clip(0.5 - (ys - middle[None]) / 2.0, 0.0, 1.0).astype(np.float32)
     return OwnTeeth(
-        image=crop, origin=lo.astype(np.float64), upper=mask * above, lower=mask * (1 - above)
+        origin=lo.astype(np.float64),
+        upper=np.dstack([crop, mask * above]),
+        lower=np.dstack([crop, mask * (1 - above)]),
     )
 
 
@@ -213,13 +211,17 @@ def paint_mouth(
     alpha = np.maximum(alpha, 0.85 * seam * (1.0 - visible))
     if alpha.max() < 0.02:
         return
-    canvas = _interior(geometry, look, origin, shape, unit, tongue_tip, visible)
-    if look.own is not None:
-        _own_interior(canvas, geometry, look.own, origin, visible)
-    _lip_shadow(canvas, inside, unit)
     # Where the lips (nearly) meet, the line between them is dark lip, not the black of
     # an open mouth.
-    canvas += (1.0 - visible)[..., None] * (look.lips * SEAM_DARKNESS - canvas)
+    seam_colour = look.lips * SEAM_DARKNESS
+    if visible.max() > 0:
+        canvas = _interior(geometry, look, origin, shape, unit, tongue_tip, visible)
+        if look.own is not None:
+            _own_interior(canvas, geometry, look.own, origin, visible)
+        _lip_shadow(canvas, inside, unit)
+        canvas += (1.0 - visible)[..., None] * (seam_colour - canvas)
+    else:  # the lips meet all along: nothing of the inside shows
+        canvas = np.broadcast_to(seam_colour, (*shape, 3))
     region = image[lo[1] : hi[1], lo[0] : hi[0]].astype(np.float32)
     # A mouth open in the photo has teeth right against its lips' inner edges (closer than
     # the landmarks know): closing it gathers them into the lips, and the band covers them.
@@ -264,10 +266,11 @@ def _interior(
 ) -> np.ndarray:
     height, width = shape
     centre, along, down, half = _mouth_axes(geometry)
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    rel_x, rel_y = xs + origin[0] - centre[0], ys + origin[1] - centre[1]
-    across = (rel_x * along[0] + rel_y * along[1]) / half  # -1 … 1 corner to corner
-    depth = (rel_x * down[0] + rel_y * down[1]) / unit  # face units below the teeth line
+    rel_x = (np.arange(width, dtype=np.float32) + np.float32(origin[0] - centre[0]))[None, :]
+    rel_y = (np.arange(height, dtype=np.float32) + np.float32(origin[1] - centre[1]))[:, None]
+    along32, down32 = along.astype(np.float32), down.astype(np.float32)
+    across = (rel_x * along32[0] + rel_y * along32[1]) / np.float32(half)  # -1 … 1
+    depth = (rel_x * down32[0] + rel_y * down32[1]) / np.float32(unit)  # below the teeth
     # The cavity: darkest deep inside, a little lighter towards the corners and the lips.
     throat = np.exp(-(across**2) / 0.5 - ((depth - 0.15) / 0.18) ** 2)
     canvas = look.cavity[None, None, :] * (1.0 - 0.45 * throat)[..., None]
@@ -275,7 +278,8 @@ def _interior(
     # The tongue lies on the floor of the mouth, its back rising a little above the lower
     # teeth; lit from the front, darker further in.
     tongue_top = _depth_of(lower, centre, down, unit) - 0.1
-    body = _smoothstep((depth - tongue_top) / 0.08) * np.exp(-((across / 0.8) ** 4))
+    spread = np.square(across * np.float32(1 / 0.8))
+    body = _smoothstep((depth - tongue_top) / 0.08) * np.exp(-np.square(spread))
     lit = 0.55 + 0.45 * _smoothstep((depth - tongue_top) / 0.2)
     tongue_colour = look.tongue[None, None, :] * lit[..., None] * 0.75
     canvas += (0.85 * body)[..., None] * (tongue_colour - canvas)
@@ -298,11 +302,6 @@ def _interior(
 
 def _depth_of(edge: np.ndarray, centre: np.ndarray, down: np.ndarray, unit: float) -> float:
     return float((edge.mean(axis=0) - centre) @ down) / unit
-
-
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
 
 
 def _teeth_band(
@@ -335,15 +334,17 @@ def _own_interior(
     visible: np.ndarray,
 ) -> None:
     """Lay the photo's own upper teeth where the skull took them, and its lower teeth
-    where the jaw did, over the drawn interior."""
+    where the jaw did, over the drawn interior: each layer (colour and weight, four
+    channels) shifted in one ``warpAffine``."""
     height, width = canvas.shape[:2]
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    for weights, shift in ((own.upper, geometry.skull_shift), (own.lower, geometry.jaw_shift)):
-        map_x = xs + float(origin[0] - own.origin[0] - shift[0])
-        map_y = ys + float(origin[1] - own.origin[1] - shift[1])
-        pixels = cv2.remap(own.image, map_x, map_y, cv2.INTER_LINEAR, borderValue=(0, 0, 0))
-        weight = cv2.remap(weights, map_x, map_y, cv2.INTER_LINEAR, borderValue=0.0) * visible
-        canvas += weight[..., None] * (pixels - canvas)
+    for layer, shift in ((own.upper, geometry.skull_shift), (own.lower, geometry.jaw_shift)):
+        dx = float(own.origin[0] + shift[0] - origin[0])
+        dy = float(own.origin[1] + shift[1] - origin[1])
+        moved = cv2.warpAffine(
+            layer, np.float32([[1, 0, dx], [0, 1, dy]]), (width, height), flags=cv2.INTER_LINEAR
+        )
+        weight = moved[..., 3] * visible
+        canvas += weight[..., None] * (moved[..., :3] - canvas)
 
 
 def _inner_lip_edge(
@@ -353,6 +354,8 @@ def _inner_lip_edge(
     along the opening. It also covers what the landmarks left of the photo's own seam (a
     dark line or a glimpse of teeth a pixel off the lips' outline), which the opening
     would otherwise carry along and stretch."""
+    if openness <= 0:
+        return
     width = max(1.0, INNER_EDGE * unit)
     ring = cv2.dilate(
         inside,

@@ -143,9 +143,8 @@ def _control_indices(parts: FaceParts, landmarks: np.ndarray, frame: FaceFrame) 
     ``LIP_CLEARANCE`` from the lips. Iris centres are kept where they sit well inside their
     eye (the mesh fills each eye around its centre). On a turned face, hidden points that
     fall inside an eye or the mouth are left out, whatever part they belong to."""
-    eyes = [list(eye.upper) + list(eye.lower[1:-1][::-1]) for eye in parts.eyes]
-    mouth = list(parts.inner_lips.upper) + list(parts.inner_lips.lower[1:-1][::-1])
-    lips = list(parts.outer_lips.upper) + list(parts.outer_lips.lower[1:-1][::-1])
+    eyes = [eye.loop for eye in parts.eyes]
+    mouth, lips = parts.inner_lips.loop, parts.outer_lips.loop
     own = {
         "eyes": set(parts.eyes[0].all + parts.eyes[1].all),
         "lips": set(parts.inner_lips.all + parts.outer_lips.all),
@@ -219,7 +218,7 @@ def _inside(landmarks: np.ndarray, outline: list[int]) -> np.ndarray:
 
 def _inside_by(landmarks: np.ndarray, eye, point: int) -> float:
     """How far (pixels) ``point`` lies inside the eye's outline (negative: outside)."""
-    outline = list(eye.upper) + list(eye.lower[1:-1][::-1])
+    outline = eye.loop
     polygon = landmarks[outline, :2].astype(np.float32).reshape(-1, 1, 2)
     return float(cv2.pointPolygonTest(polygon, tuple(map(float, landmarks[point, :2])), True))
 
