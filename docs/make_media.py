@@ -16,7 +16,7 @@ import avatarlab
 from avatarlab.measure import frames_at
 from avatarlab.motion.visemes import viseme_for
 
-SCRIPT = "Bob, look at the moon! We see a blue map."
+SCRIPT = "Bob, look at the moon! We see a blue map, and maybe a few purple mountains."
 SHOWN = {"PP": "p b m: lips shut", "aa": "ah: wide", "ou": "oo: round", "ih": "ee: spread"}
 TILE = 220
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from gallery_faces import GALLERY
 from PIL import Image, ImageOps
 
 from avatarlab.errors import ImageError, InputError, NoFaceError
@@ -437,3 +438,22 @@ def test_full_frame_keeps_the_photo(base: Portrait, astronaut: np.ndarray) -> No
 def test_crop_size_must_be_even_and_in_range(base: Portrait, size: object) -> None:
     with pytest.raises(InputError, match="size must be"):
         crop_portrait(base, size=size)  # type: ignore[arg-type]
+
+
+ANIMAL_PORTRAITS = ("s25.jpg", "s30.jpg", "s31.jpg", "s32.jpg", "s36.jpg", "s38.jpg", "s40.jpg")
+
+
+def test_a_person_scores_as_a_person(astronaut: np.ndarray, base: Portrait) -> None:
+    from avatarlab.face.landmarks import HUMAN_FACE_SCORE, human_face_score
+
+    assert human_face_score(astronaut, base.landmarks) > HUMAN_FACE_SCORE + 0.2
+    mirrored = np.ascontiguousarray(astronaut[:, ::-1])
+    assert human_face_score(mirrored, find_face(mirrored).landmarks) > HUMAN_FACE_SCORE + 0.2
+
+
+@pytest.mark.parametrize("name", [name for name in ANIMAL_PORTRAITS if (GALLERY / name).is_file()])
+def test_an_animal_is_refused_with_a_clear_message(name: str) -> None:
+    """FaceMesh fits a face to these dogs, alpacas and cats of the shared gallery; the
+    detector says it is no person's."""
+    with pytest.raises(NoFaceError, match="not a person's"):
+        find_face(GALLERY / name)

@@ -20,16 +20,18 @@ import numpy as np
 from ..errors import InputError
 from ..face import detect_landmarks
 from ..files import write_atomic, write_text_atomic
-from ..measure import bilabials_and_open_vowels, frames_at
+from ..measure import CLOSED_GAP, bilabials_and_open_vowels, frames_at
 from ..types import Phone
 from . import figures as fig
-from .artifacts import edge_repeat, skin_figures, skin_reference
+from .artifacts import edge_repeat, skin_figures, skin_reference, typical
 from .measures import VideoMeasures, measure_video
+from .render_check import OPEN_GAP
 from .report import draw_report
 
 SHEET_SIZE = 8
 PSNR_SAMPLES = 12
-WIDEST_SAMPLES = 4
+SKIN_SAMPLES = 32
+WIDEST_SAMPLES = 8
 
 
 @dataclass(frozen=True)
@@ -93,12 +95,12 @@ def _edge_repeat(video: Path) -> int:
 
 def _against_source(measures: VideoMeasures, video: Path, source: str | Path) -> dict:
     """Background PSNR and the lower-face artifact figures against the source photo, on
-    frames spread over the video and the ones where the mouth is widest open (the worst
-    frame's figure is reported)."""
+    frames spread over the video and the ones where the mouth is widest open (each figure
+    as ``artifacts.typical`` takes it)."""
     from ..face import find_face
 
     portrait = find_face(source)
-    step = max(1, measures.n_frames // PSNR_SAMPLES)
+    step = max(1, measures.n_frames // SKIN_SAMPLES)
     spread = list(range(0, measures.n_frames, step))
     gaps = np.nan_to_num(measures.lip_gap, nan=-1.0)
     widest = [int(i) for i in np.argsort(gaps)[::-1][:WIDEST_SAMPLES]]
@@ -108,17 +110,20 @@ def _against_source(measures: VideoMeasures, video: Path, source: str | Path) ->
         found = detect_landmarks(frame)
         landmarks[index] = found[0] if found else None
     reference = skin_reference(portrait.image, portrait.landmarks)
-    skin = [
-        skin_figures(frames[i], marks, reference)
+    measured = {
+        i: skin_figures(frames[i], marks, reference)
         for i, marks in landmarks.items()
         if marks is not None
-    ]
-    spread_frames = {i: frames[i] for i in spread if i in frames}
+    }
+    gaps_at = np.array([measures.lip_gap[i] for i in measured])
+    every = max(1, len(spread) // PSNR_SAMPLES)
+    spread_frames = {i: frames[i] for i in spread[::every] if i in frames}
     result: dict[str, float] = {
         "background_psnr_db": fig.background_psnr(measures, source, spread_frames, landmarks)
     }
     for name in ("new_edges", "skin_change", "lip_like_share", "foreign_share"):
-        result[name] = max((getattr(s, name) for s in skin), default=float("nan"))
+        values = np.array([getattr(s, name) for s in measured.values()])
+        result[name] = typical(values, gaps_at, OPEN_GAP, CLOSED_GAP)
     return result
 
 

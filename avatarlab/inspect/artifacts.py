@@ -295,6 +295,21 @@ def skin_figures(frame: np.ndarray, landmarks: np.ndarray, reference: SkinRefere
     )
 
 
+def typical(values: np.ndarray, lip_gaps: np.ndarray, open_gap: float, shut_gap: float) -> float:
+    """A per-frame figure as a viewer meets it: its median over the frames where the mouth
+    is clearly open (lip gap at least ``open_gap``), or over those where it is shut (under
+    ``shut_gap``), whichever is worse. Damage comes with a mouth shape and shows on every
+    frame of it, while a single bad frame is as often one where MediaPipe, not the
+    renderer, slipped (the source is then laid a little off). NaN where neither occurs."""
+    values, lip_gaps = np.asarray(values, float), np.asarray(lip_gaps, float)
+    medians = [
+        float(np.median(values[chosen & np.isfinite(values)]))
+        for chosen in (lip_gaps >= open_gap, lip_gaps < shut_gap)
+        if (chosen & np.isfinite(values)).any()
+    ]
+    return max(medians) if medians else float("nan")
+
+
 def edge_repeat(frame: np.ndarray) -> int:
     """Border rows and columns that repeat the line inside them, counted from each side
     inwards until a line differs.

@@ -17,7 +17,7 @@ from ..face import track_landmarks
 from ..face.geometry import eye_openness, lip_gap
 from ..measure import CLOSED_GAP, score_lipsync
 from ..types import Phone, Portrait
-from .artifacts import SkinFigures, edge_repeat, skin_figures, skin_reference
+from .artifacts import SkinFigures, edge_repeat, skin_figures, skin_reference, typical
 from .figures import BLINK_DEPTH
 
 OPEN_GAP = 0.15
@@ -56,18 +56,9 @@ class RenderCheck:
         return float(values[index]), index
 
     def typical_worst(self, name: str) -> float:
-        """A skin figure as a viewer meets it: its median over the frames where the mouth
-        is clearly open, or over those where it is shut, whichever is worse. Damage comes
-        with a mouth shape and shows on every frame of it, while a single bad frame is as
-        often one where MediaPipe, not the renderer, slipped (the source is then laid a
-        little off)."""
+        """A skin figure as a viewer meets it (see ``artifacts.typical``)."""
         values = np.array([getattr(s, name) if s is not None else np.nan for s in self.skin])
-        medians = []
-        for frames in (self.lip_gap >= OPEN_GAP, self.lip_gap < CLOSED_GAP):
-            chosen = values[frames & np.isfinite(values)]
-            if len(chosen):
-                medians.append(float(np.median(chosen)))
-        return max(medians) if medians else float("nan")
+        return typical(values, self.lip_gap, OPEN_GAP, CLOSED_GAP)
 
     def blinks(self) -> int:
         if not self.found.any():
