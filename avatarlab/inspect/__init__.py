@@ -119,7 +119,7 @@ def _against_source(measures: VideoMeasures, video: Path, source: str | Path) ->
     every = max(1, len(spread) // PSNR_SAMPLES)
     spread_frames = {i: frames[i] for i in spread[::every] if i in frames}
     result: dict[str, float] = {
-        "background_psnr_db": fig.background_psnr(measures, source, spread_frames, landmarks)
+        "background_psnr_db": fig.background_psnr(measures, portrait, spread_frames, landmarks)
     }
     for name in ("new_edges", "skin_change", "lip_like_share", "foreign_share"):
         values = np.array([getattr(s, name) for s in measured.values()])

@@ -5,13 +5,11 @@ Every figure is something a viewer could check by eye; each function says how it
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 
 from ..measure import score_lipsync
-from ..types import Phone
+from ..types import Phone, Portrait
 from .measures import VideoMeasures, loudness_per_frame
 
 MAX_LAG = 0.6
@@ -115,17 +113,14 @@ def landmark_jitter(measures: VideoMeasures) -> float:
 
 def background_psnr(
     measures: VideoMeasures,
-    source: str | Path,
+    portrait: Portrait,
     frames: dict[int, np.ndarray],
     landmarks: dict[int, np.ndarray | None],
 ) -> float:
     """PSNR (dB) of the video against the source photo outside the head (median over the
     sampled frames). The photo is placed on each frame by the face's rigid landmarks, then
     the placement is refined on the background itself (ECC), so sub-pixel misalignment is
-    not mistaken for damage."""
-    from ..face import find_face
-
-    portrait = find_face(source)
+    not mistaken for damage. ``portrait`` is the source photo with its face found."""
     rigid = _rigid_points()
     values = []
     for index, frame in frames.items():
