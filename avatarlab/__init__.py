@@ -5,11 +5,12 @@
 >>> result.video_path, result.utterance.phones[0], result.track.n_frames  # doctest: +SKIP
 
 ``say`` speaks with the bundled neural voice; ``animate`` lip-syncs to a recording
-(``recognize`` gives just its timeline); ``stream`` yields sentence-sized chunks of
-audio and frames as soon as each is ready (for live use); ``render_utterance`` animates speech you
-already have a timeline for; ``load_avatar`` prepares a photo once for many renders;
-``list_voices`` shows the voices on this machine. Names are imported lazily, so
-``import avatarlab`` stays instant.
+(``recognize`` gives just its timeline); ``dub`` makes the person in a video say new
+speech; ``stream`` yields sentence-sized chunks of audio and frames as soon as each is
+ready (for live use); ``render_utterance`` animates speech you already have a timeline
+for; ``load_avatar`` prepares a photo, or a clip of a person talking (whose own mouths,
+teeth and motion are then used), once for many renders; ``list_voices`` shows the voices
+on this machine. Names are imported lazily, so ``import avatarlab`` stays instant.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ _EXPORTS = {
     "animate": "avatarlab.pipeline",
     "recognize": "avatarlab.align",
     "stream": "avatarlab.pipeline",
+    "dub": "avatarlab.pipeline",
+    "ClipAvatar": "avatarlab.clip",
     "render_utterance": "avatarlab.pipeline",
     "load_avatar": "avatarlab.pipeline",
     "Result": "avatarlab.pipeline",

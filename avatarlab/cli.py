@@ -9,13 +9,16 @@ from pathlib import Path
 
 from .errors import AvatarLabError, InputError
 from .files import write_text_atomic
-from .options import SUBTITLE_FORMATS, VISEME_FORMATS, Options, option_specs
+from .options import FITS, SUBTITLE_FORMATS, VISEME_FORMATS, Options, option_specs
 
 EPILOG = """examples:
   avatarlab say "Hello, I'm your new tutor."
   avatarlab say -a me.jpg -o intro.mp4 --text-file script.txt --speed 1.1 --size 720
   avatarlab say "Hello there" --subtitles srt --visemes json
   avatarlab animate --audio voiceover.mp3 -a me.jpg -o talk.mp4
+  avatarlab say "Welcome to week two." -a me.mp4 -o week2.mp4
+  avatarlab dub interview.mp4 --audio new_line.wav -o dubbed.mp4
+  avatarlab dub interview.mp4 --text "What I meant to say."
   avatarlab visemes --audio line.wav --format rhubarb-tsv > line.tsv
   avatarlab serve --port 8000
   avatarlab voices
@@ -24,14 +27,24 @@ EPILOG = """examples:
 """
 
 
-def _add_options(parser: argparse.ArgumentParser, speech: str, *, video: bool = True) -> None:
+def _add_options(
+    parser: argparse.ArgumentParser,
+    speech: str | tuple[str, ...],
+    *,
+    video: bool = True,
+    skip: tuple[str, ...] = (),
+) -> None:
     """One flag per field of ``Options``: names, defaults and help come from there.
-    ``speech``: "text" or "recorded", whose settings to offer; ``video``: also the
-    rendering ones (those that apply to either kind of speech)."""
+    ``speech``: "text" or "recorded" (or both), whose settings to offer; ``video``: also
+    the rendering ones (those that apply to either kind of speech); ``skip``: options the
+    command sets itself."""
     group = parser.add_argument_group("rendering options" if video else "options")
+    kinds = (speech,) if isinstance(speech, str) else speech
     for name, kind, default, meta in option_specs():
         applies = meta.get("speech")
-        if applies not in (None, speech) or (applies is None and not video):
+        if (applies is not None and applies not in kinds) or (applies is None and not video):
+            continue
+        if name in skip:
             continue
         flag = "--" + name.replace("_", "-")
         help_text = meta["help"].replace("%", "%%")
@@ -54,14 +67,21 @@ def _options_from(args: argparse.Namespace) -> Options:
     return Options().updated(**given)
 
 
-def _add_video_args(parser: argparse.ArgumentParser) -> None:
-    """What ``say`` and ``animate`` share: the face, where the video goes, its sidecars."""
+def _add_avatar_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-a",
         "--avatar",
-        metavar="IMAGE",
-        help="portrait photo (jpg, png, webp...); default: the bundled astronaut",
+        metavar="FILE",
+        help="portrait photo (jpg, png, webp...) or a video of the face talking (mp4, mov, "
+        "webm, mkv: its own mouths are used); default: the bundled astronaut",
     )
+
+
+def _add_video_args(parser: argparse.ArgumentParser, avatar: bool = True) -> None:
+    """What ``say``, ``animate`` and ``dub`` share: the face (not for ``dub``, whose video
+    is the face), where the video goes, its sidecars."""
+    if avatar:
+        _add_avatar_arg(parser)
     parser.add_argument(
         "-o",
         "--output",
@@ -86,11 +106,11 @@ def _add_video_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
-def _add_recording_args(parser: argparse.ArgumentParser) -> None:
+def _add_recording_args(parser: argparse.ArgumentParser, required: bool = True) -> None:
     parser.add_argument(
         "--audio",
         type=Path,
-        required=True,
+        required=required,
         metavar="FILE",
         help="the speech: wav, mp3, m4a, ogg, flac, or a video's sound",
     )
@@ -131,6 +151,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_recording_args(animate)
     _add_video_args(animate)
     _add_options(animate, "recorded")
+
+    dub = commands.add_parser(
+        "dub",
+        help="make the person in a video say new speech",
+        description="Re-sync the lips of VIDEO to new speech: a recording (--audio, with "
+        "--text its words if you have them) or words alone (--text) in the voice. The "
+        "video keeps its frame, rate and length; its sound is replaced.",
+    )
+    dub.add_argument("video", type=Path, help="the video to dub (mp4, mov, webm, mkv)")
+    _add_recording_args(dub, required=False)
+    dub.add_argument(
+        "--fit",
+        choices=FITS,
+        default="pad",
+        help="speech shorter than the video is followed by silence; longer speech is "
+        "refused (pad), cut at the video's end (cut), or the video plays on back and forth "
+        "(loop) (default: pad)",
+    )
+    _add_video_args(dub, avatar=False)
+    _add_options(dub, ("text", "recorded"), skip=("size", "full_frame", "fps"))
 
     visemes = commands.add_parser(
         "visemes",
@@ -230,6 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--seconds", type=float, default=10.0, help="length of speech to render (default: 10)"
     )
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
+    bench.add_argument(
+        "--clip",
+        type=Path,
+        metavar="VIDEO",
+        help="clip for the video-avatar row (default: a clip of the bundled portrait "
+        "this run renders)",
+    )
     return parser
 
 
@@ -305,6 +352,29 @@ def _report_video(result, args: argparse.Namespace) -> int:
     for path in sidecars:
         print(f"wrote {Path(path).resolve()}")
     return 0
+
+
+def _run_dub(args: argparse.Namespace) -> int:
+    from .pipeline import dub
+
+    text = _text(args)
+    if args.audio is None and not (text and text.strip()):
+        raise InputError(
+            "nothing to say: give the new speech with --audio, or the words with --text"
+        )
+    options = _options_from(args)
+    _check_sidecars(args, has_words=bool(text and text.strip()))
+    with _ProgressBar(disabled=args.quiet) as bar:
+        result = dub(
+            args.video,
+            args.audio,
+            text=text,
+            output=args.output,
+            fit=args.fit,
+            options=options,
+            progress=bar.update,
+        )
+    return _report_video(result, args)
 
 
 def _run_visemes(args: argparse.Namespace) -> int:
@@ -387,7 +457,7 @@ def _run_inspect(args: argparse.Namespace) -> int:
 def _run_bench(args: argparse.Namespace) -> int:
     from .bench import run_benchmark
 
-    return run_benchmark(seconds=args.seconds, as_json=args.json)
+    return run_benchmark(seconds=args.seconds, as_json=args.json, clip=args.clip)
 
 
 class _ProgressBar:
@@ -424,6 +494,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     runners = {
         "say": _run_say,
         "animate": _run_animate,
+        "dub": _run_dub,
         "visemes": _run_visemes,
         "serve": _run_serve,
         "voices": _run_voices,

@@ -18,6 +18,10 @@ LIPSYNC_METHODS = ("auto", "phones", "energy")
 SUBTITLE_FORMATS = ("srt", "vtt")
 VISEME_FORMATS = ("json", "rhubarb-tsv")
 """Timing exports (see ``avatarlab.exports``), offered alike by the CLI, the API and Python."""
+FITS = ("pad", "cut", "loop")
+"""How ``dub`` matches speech to the video: the video's length, speech shorter than it
+followed by silence, longer refused ("pad") or cut at the video's end ("cut"); or the
+video played on, back and forth, for as long as the speech lasts ("loop")."""
 
 
 def _option(default: Any, help: str, **limits: Any) -> Any:
@@ -59,6 +63,20 @@ class Options:
     )
     articulation: float = _option(
         1.0, "scale of mouth opening: below 1 mumbles, above 1 over-articulates", low=0.3, high=1.6
+    )
+
+    original_audio: float = _option(
+        0.0,
+        "video avatars: volume of the clip's own sound mixed under the speech (0 replaces it)",
+        low=0.0,
+        high=1.0,
+    )
+    max_clip_seconds: float = _option(
+        120.0,
+        "video avatars: longest clip accepted, in seconds",
+        low=2.0,
+        high=600.0,
+        server=False,
     )
 
     captions: bool = _option(False, "burn the words into the video as captions")

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .clip import VIDEO_SUFFIXES, ClipAvatar, build_clip_avatar, read_clip
 from .errors import AudioError, InputError, OutputError
 from .face import crop_portrait, default_avatar, find_face, load_image
 from .motion import MotionOptions, make_track
 from .motion.idle import IdleOptions
 from .motion.lipsync import LipsyncOptions
-from .options import Options
+from .options import FITS, Options
 from .render import Rig, build_rig, render_frames
 from .speech import synthesize, synthesize_sentences
 from .types import Portrait, Track, Utterance
@@ -44,13 +45,21 @@ class Avatar:
     def notes(self) -> tuple[str, ...]:
         return self.portrait.notes
 
+    def frames(self, track: Track, first_frame: int = 0) -> Iterator[np.ndarray]:
+        """The rendered frames for ``track`` (``first_frame`` matters only to clips)."""
+        return render_frames(self.rig, track)
+
+
+AnyAvatar = Avatar | ClipAvatar
+"""A photo or a clip: both give ``frames(track)``, ``portrait``, ``notes``, ``source``."""
+
 
 @dataclass(frozen=True)
 class Result:
     video: VideoInfo
     utterance: Utterance
     track: Track
-    avatar: Avatar
+    avatar: AnyAvatar
     options: Options
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds spent per stage: speech or align, face, motion, render (with encoding)."""
@@ -70,12 +79,36 @@ class Result:
 
 
 def load_avatar(
-    avatar: str | Path | np.ndarray | None = None, *, size: int = 512, full_frame: bool = False
-) -> Avatar:
+    avatar: str | Path | np.ndarray | None = None,
+    *,
+    size: int = 512,
+    full_frame: bool = False,
+    fps: float | None = 25.0,
+    max_clip_seconds: float = 120.0,
+    progress: Progress | None = None,
+) -> AnyAvatar:
     """Find the face in a photo (a path, an RGB array, or None for the bundled astronaut)
-    and prepare it for animation. Paths are cached, so rendering again is instant."""
+    or a video clip (.mp4, .mov, .webm, .mkv, .m4v, .avi) and prepare it for animation.
+
+    >>> me = load_avatar("me.mp4")  # doctest: +SKIP
+    >>> say("Welcome to week two.", me, output="week2.mp4")  # doctest: +SKIP
+
+    Photos are cached in memory and clips on disk (see ``avatarlab.clip.cache_root``), so
+    using one again is instant. A clip is read at ``fps`` (None: its own rate), must last
+    2 s to ``max_clip_seconds``; ``progress`` hears ("clip", frames done, total) while one
+    is read the first time."""
     if isinstance(avatar, np.ndarray):
         return _build_avatar(avatar, "array", size, full_frame)
+    if avatar is not None and Path(avatar).suffix.lower() in VIDEO_SUFFIXES:
+        clip = read_clip(
+            avatar,
+            size=size,
+            full_frame=full_frame,
+            fps=fps,
+            max_seconds=max_clip_seconds,
+            progress=progress,
+        )
+        return build_clip_avatar(clip)
     source = DEFAULT_AVATAR if avatar in (None, DEFAULT_AVATAR) else str(Path(avatar).resolve())
     stamp = _file_stamp(source)
     return _cached_avatar(source, stamp, size, full_frame)
@@ -103,6 +136,39 @@ def _build_avatar(image: np.ndarray, source: str, size: int, full_frame: bool) -
     return Avatar(portrait=portrait, rig=build_rig(portrait), source=source)
 
 
+def _loaded(
+    avatar: str | Path | np.ndarray | AnyAvatar | None,
+    options: Options,
+    progress: Progress | None = None,
+) -> AnyAvatar:
+    if isinstance(avatar, (Avatar, ClipAvatar)):
+        return avatar
+    return load_avatar(
+        avatar,
+        size=options.size,
+        full_frame=options.full_frame,
+        fps=options.fps,
+        max_clip_seconds=options.max_clip_seconds,
+        progress=progress,
+    )
+
+
+def mixed_under(
+    soundtrack: np.ndarray, avatar: ClipAvatar, sample_rate: int, volume: float
+) -> np.ndarray:
+    """The speech with the clip's own sound under it at ``volume``, for as long as the clip
+    plays forwards (its sound is not looped)."""
+    if not avatar.clip.has_audio:
+        raise InputError(f"{Path(avatar.source).name} has no sound to mix under the speech")
+    original, _ = read_audio(avatar.source, sample_rate)
+    under = np.zeros(len(soundtrack), np.float32)
+    length = min(len(original), len(under))
+    under[:length] = volume * original[:length]
+    if soundtrack.ndim == 2:
+        under = under[:, None]
+    return np.clip(soundtrack + under, -1.0, 1.0).astype(np.float32)
+
+
 def default_output(options: Options, folder: Path | None = None) -> Path:
     """avatarlab-<date>-<time>.<format> in the current folder."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -120,7 +186,7 @@ def motion_options(options: Options) -> MotionOptions:
 
 def say(
     text: str,
-    avatar: str | Path | np.ndarray | Avatar | None = None,
+    avatar: str | Path | np.ndarray | AnyAvatar | None = None,
     *,
     output: str | Path | None = None,
     options: Options | None = None,
@@ -148,7 +214,7 @@ def say(
 
 def render_utterance(
     utterance: Utterance,
-    avatar: str | Path | np.ndarray | Avatar | None = None,
+    avatar: str | Path | np.ndarray | AnyAvatar | None = None,
     *,
     output: str | Path | None = None,
     options: Options | None = None,
@@ -163,15 +229,18 @@ def render_utterance(
     options = (options or Options()).validated()
     timings = dict(timings or {})
     mark = time.perf_counter()
-    if not isinstance(avatar, Avatar):
-        avatar = load_avatar(avatar, size=options.size, full_frame=options.full_frame)
+    avatar = _loaded(avatar, options, progress)
     timings["face"] = time.perf_counter() - mark
     mark = time.perf_counter()
     track = make_track(utterance, motion_options(options))
     timings["motion"] = time.perf_counter() - mark
     path = Path(output) if output else default_output(options)
     fmt = resolve_format(path, options.format)
-    frames = render_frames(avatar.rig, track)
+    if soundtrack is None:
+        soundtrack = utterance.audio
+    if isinstance(avatar, ClipAvatar) and options.original_audio > 0:
+        soundtrack = mixed_under(soundtrack, avatar, utterance.sample_rate, options.original_audio)
+    frames = avatar.frames(track)
     if options.captions:
         frames = _captioned(frames, utterance, options.fps)
     mark = time.perf_counter()
@@ -180,7 +249,7 @@ def render_utterance(
         path,
         prefetch(frames),
         fps=options.fps,
-        audio=utterance.audio if soundtrack is None else soundtrack,
+        audio=soundtrack,
         sample_rate=utterance.sample_rate,
         format=fmt,
         n_frames=track.n_frames,
@@ -201,7 +270,7 @@ def render_utterance(
 
 def animate(
     audio: str | Path | np.ndarray,
-    avatar: str | Path | np.ndarray | Avatar | None = None,
+    avatar: str | Path | np.ndarray | AnyAvatar | None = None,
     *,
     text: str | None = None,
     sample_rate: int | None = None,
@@ -240,6 +309,105 @@ def animate(
         soundtrack=soundtrack,
     )
     return replace(result, lipsync=alignment.method, speech_notes=alignment.notes)
+
+
+def dub(
+    video: str | Path,
+    audio: str | Path | np.ndarray | None = None,
+    *,
+    text: str | None = None,
+    sample_rate: int | None = None,
+    output: str | Path | None = None,
+    fit: str = "pad",
+    options: Options | None = None,
+    progress: Progress | None = None,
+    **settings,
+) -> Result:
+    """The person in ``video`` saying new speech: a recording (``audio``; ``text``, when
+    given, is its words), or ``text`` alone in the voice. The video keeps its own frame,
+    rate and length (see ``FITS``); its sound is replaced (``original_audio`` mixes it under).
+
+    >>> dub("interview.mp4", "new_line.wav", output="dubbed.mp4")  # doctest: +SKIP
+    >>> dub("interview.mp4", text="What I meant to say.", fit="loop")  # doctest: +SKIP
+    """
+    options = (options or Options()).updated(**settings)
+    if fit not in FITS:
+        raise InputError(f"fit must be one of {', '.join(FITS)}, got {fit!r}")
+    if audio is None and not (text and text.strip()):
+        raise InputError("nothing to say: give the new speech (audio) or the words (text)")
+    video = Path(video)
+    if video.suffix.lower() not in VIDEO_SUFFIXES:
+        raise InputError(
+            f"{video.name} is not a video: dub takes {', '.join(sorted(VIDEO_SUFFIXES))}"
+        )
+    if output is not None and Path(output).resolve() == video.resolve():
+        raise InputError("the dubbed video cannot overwrite its source: choose another output")
+    info = probe(video)
+    fps = min(float(info.fps or options.fps), 60.0)
+    options = replace(options, fps=max(fps, 10.0), full_frame=True).validated()
+    started = time.perf_counter()
+    avatar = _loaded(video, options, progress)
+    timings = {"face": time.perf_counter() - started}
+    started = time.perf_counter()
+    if audio is None:
+        utterance = synthesize(
+            text, options.voice, speed=options.speed, deterministic=not options.varied_voice
+        )
+        soundtrack, method, notes = utterance.audio, "voice", ()
+        timings["speech"] = time.perf_counter() - started
+    else:
+        from .align import recognize
+
+        soundtrack, rate = load_recording(audio, sample_rate, options.max_audio_seconds)
+        alignment = recognize(
+            soundtrack, rate, text, method=options.lipsync, max_seconds=options.max_audio_seconds
+        )
+        utterance, method, notes = alignment.utterance, alignment.method, alignment.notes
+        timings["align"] = time.perf_counter() - started
+    utterance, soundtrack = fitted(utterance, soundtrack, avatar.clip.duration, fit, video.name)
+    result = render_utterance(
+        utterance,
+        avatar,
+        output=output,
+        options=options,
+        progress=progress,
+        timings=timings,
+        soundtrack=soundtrack,
+    )
+    return replace(result, lipsync=method, speech_notes=notes)
+
+
+def fitted(
+    utterance: Utterance, soundtrack: np.ndarray, length: float, fit: str, name: str
+) -> tuple[Utterance, np.ndarray]:
+    """Speech matched to a video ``length`` seconds long, as ``fit`` says (see ``FITS``)."""
+    rate = utterance.sample_rate
+    samples = round(length * rate)
+    if len(soundtrack) > samples + rate // 50:
+        if fit == "pad":
+            raise InputError(
+                f"the speech lasts {len(soundtrack) / rate:.1f} s and {name} {length:.1f} s: "
+                "cut the speech at the video's end (fit 'cut'), or play the video on "
+                "back and forth (fit 'loop')"
+            )
+        if fit == "loop":
+            return utterance, soundtrack
+    if len(soundtrack) >= samples:
+        return _cut(utterance, samples), soundtrack[:samples]
+    padding = [(0, samples - len(soundtrack))] + [(0, 0)] * (soundtrack.ndim - 1)
+    audio = np.pad(utterance.audio, (0, samples - len(utterance.audio)))
+    return replace(utterance, audio=audio), np.pad(soundtrack, padding)
+
+
+def _cut(utterance: Utterance, samples: int) -> Utterance:
+    end = samples / utterance.sample_rate
+    return replace(
+        utterance,
+        audio=utterance.audio[:samples],
+        phones=tuple(replace(p, end=min(p.end, end)) for p in utterance.phones if p.start < end),
+        words=tuple(replace(w, end=min(w.end, end)) for w in utterance.words if w.start < end),
+        pauses=tuple(t for t in utterance.pauses if t < end),
+    )
 
 
 def load_recording(
@@ -287,7 +455,7 @@ class Chunk:
 
 def stream(
     text: str,
-    avatar: str | Path | np.ndarray | Avatar | None = None,
+    avatar: str | Path | np.ndarray | AnyAvatar | None = None,
     *,
     options: Options | None = None,
     **settings,
@@ -302,8 +470,7 @@ def stream(
     frames of the whole; head drift flows on across chunks (see ``make_track``).
     """
     options = (options or Options()).updated(**settings)
-    if not isinstance(avatar, Avatar):
-        avatar = load_avatar(avatar, size=options.size, full_frame=options.full_frame)
+    avatar = _loaded(avatar, options)
     motion = motion_options(options)
     samples, frames_done = 0, 0
     sentences = synthesize_sentences(
@@ -322,7 +489,7 @@ def stream(
             index=index,
             start=start,
             utterance=utterance,
-            frames=render_frames(avatar.rig, track),
+            frames=avatar.frames(track, first_frame=frames_end - n_frames),
             n_frames=n_frames,
             fps=options.fps,
         )

@@ -1,0 +1,339 @@
+"""Video avatars and dubbing, judged on what the output shows.
+
+The talking clip is the shared gallery's d10 (a woman talking, teeth showing, 512², 30 fps,
+15 s) where the gallery exists (it does in CI), otherwise a clip of the bundled portrait
+talking.
+Error paths and the timeline use short clips these tests make.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+from conftest import BILABIAL_SCRIPT
+
+import avatarlab
+from avatarlab.cli import main
+from avatarlab.clip.choose import RIG
+from avatarlab.clip.place import FEATHER, alignment, lower_face, transform
+from avatarlab.clip.read import resampled, upright
+from avatarlab.errors import InputError, NoFaceError
+from avatarlab.face import detect_landmarks
+from avatarlab.face.geometry import face_frame, face_parts
+from avatarlab.inspect.artifacts import edge_repeat
+from avatarlab.inspect.figures import audio_to_mouth_lag
+from avatarlab.inspect.measures import measure_video
+from avatarlab.measure import frames_at, lipsync_figures
+from avatarlab.types import Track
+from avatarlab.video import probe, read_frames, write_video
+
+GALLERY_CLIP = Path(__file__).resolve().parents[1].parent / "shared/gallery/videos/d10.mp4"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def clip_cache(tmp_path_factory):
+    """Clips are cached in a folder of this test run, not the user's."""
+    with pytest.MonkeyPatch.context() as patch:
+        folder = tmp_path_factory.mktemp("cache")
+        patch.setenv("AVATARLAB_CACHE", str(folder))
+        yield folder
+
+
+def write_clip(path: Path, frames, fps: float = 25.0, audio: np.ndarray | None = None) -> Path:
+    frames = list(frames)
+    samples = audio if audio is not None else np.zeros(round(len(frames) / fps * 22050), np.float32)
+    write_video(path, iter(frames), fps=fps, audio=samples, sample_rate=22050, n_frames=len(frames))
+    return path
+
+
+@pytest.fixture(scope="module")
+def talking_clip(tmp_path_factory) -> Path:
+    if GALLERY_CLIP.exists():
+        return GALLERY_CLIP
+    out = tmp_path_factory.mktemp("clip") / "astronaut_talking.mp4"
+    text = "Hello there. I am the astronaut, and this is a clip of me talking to you today."
+    return avatarlab.say(text, output=out).video_path
+
+
+@pytest.fixture(scope="module")
+def short_clip(tmp_path_factory) -> Path:
+    """3 s of the bundled portrait talking, the raw material of the error and loop tests."""
+    out = tmp_path_factory.mktemp("short") / "short.mp4"
+    text = "Maybe we can talk about the moon and the stars for a little while, my friend."
+    result = avatarlab.say(text, output=out, size=256)
+    assert result.video.duration >= 2.5
+    return result.video_path
+
+
+@pytest.fixture(scope="module")
+def clip_render(tmp_path_factory, talking_clip):
+    out = tmp_path_factory.mktemp("clip_say") / "clip_bilabial.mp4"
+    avatar = avatarlab.load_avatar(talking_clip)
+    return avatarlab.say(BILABIAL_SCRIPT, avatar, output=out)
+
+
+def test_lips_follow_the_speech(clip_render) -> None:
+    figures = lipsync_figures(clip_render.video_path, clip_render.utterance.phones, 25)
+    assert figures.closure_rate >= 0.9, figures.bilabial_gaps
+    assert figures.open_closed_ratio >= 3.0, figures
+    lag = audio_to_mouth_lag(measure_video(clip_render.video_path))
+    assert abs(lag) <= 40, lag
+
+
+def test_output_is_the_clip_outside_the_lower_face(clip_render) -> None:
+    avatar, track = clip_render.avatar, clip_render.track
+    backgrounds, mouths = avatar.plan(track)
+    clip = avatar.clip
+    for index, frame in enumerate(avatar.frames(track)):
+        behind = clip.frames[backgrounds[index]]
+        changed = np.any(frame != behind, axis=2)
+        if mouths[index] in (backgrounds[index],):
+            assert not changed.any()
+            continue
+        allowed = _mask_reach(clip, backgrounds[index], mouths[index], avatar.neutral)
+        assert not (changed & ~allowed).any(), index
+    assert edge_repeat(next(iter(read_frames(clip_render.video_path)))) == 0
+
+
+def _mask_reach(clip, behind: int, mouth: int, neutral: int) -> np.ndarray:
+    """Where placing ``mouth`` on ``behind`` may change pixels: both lower faces, grown by
+    the blend's reach."""
+    target = clip.landmarks[behind]
+    source = clip.landmarks[neutral if mouth == RIG else mouth]
+    outlines = [lower_face(target), transform(lower_face(source), alignment(source, target))]
+    reach = np.zeros(clip.frames[behind].shape[:2], np.uint8)
+    for outline in outlines:
+        cv2.fillPoly(reach, [np.round(outline).astype(np.int32)], 1)
+    grow = int(np.ceil(4 * FEATHER * face_frame(target).eye_distance)) + 2
+    return cv2.dilate(reach, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)).astype(bool)
+
+
+def test_teeth_come_from_the_clip(clip_render) -> None:
+    """Where the chosen mouth shows teeth, the output's mouth matches that clip frame
+    (aligned onto the face found on the output) better than the frame behind it."""
+    avatar, track = clip_render.avatar, clip_render.track
+    backgrounds, mouths = avatar.plan(track)
+    atlas, clip = avatar.clip.atlas, avatar.clip
+    toothy = [
+        i
+        for i, m in enumerate(mouths)
+        if m != RIG and m != backgrounds[i] and atlas.teeth[m] > 0.25
+    ]
+    assert len(toothy) >= 3, "the talking clip shows its teeth"
+    picked = toothy[:: max(1, len(toothy) // 6)][:6]
+    frames = frames_at(clip_render.video_path, picked)
+    chosen, behind = [], []
+    for i in picked:
+        found = detect_landmarks(frames[i])
+        assert found, "the face is seen on the output"
+        chosen.append(_mouth_similarity(frames[i], found[0], clip, mouths[i]))
+        behind.append(_mouth_similarity(frames[i], found[0], clip, backgrounds[i]))
+    assert np.median(chosen) >= 0.8, chosen
+    assert np.mean(np.greater(chosen, behind)) >= 0.5, (chosen, behind)
+
+
+def _mouth_similarity(output: np.ndarray, landmarks: np.ndarray, clip, index: int) -> float:
+    """Correlation of the output's mouth with clip frame ``index`` aligned onto it."""
+    matrix = alignment(clip.landmarks[index], landmarks)
+    source = cv2.warpAffine(clip.frames[index], matrix, output.shape[1::-1])
+    lips = landmarks[list(face_parts().outer_lips.all), :2]
+    low, high = lips.min(axis=0), lips.max(axis=0)
+    grow = 0.25 * (high - low)
+    x0, y0 = np.floor(low - grow).astype(int)
+    x1, y1 = np.ceil(high + grow).astype(int)
+
+    def mouth(image):
+        grey = cv2.cvtColor(image[y0:y1, x0:x1], cv2.COLOR_RGB2GRAY).astype(np.float32)
+        return cv2.GaussianBlur(grey, (0, 0), 1.5).ravel()
+
+    return float(np.corrcoef(mouth(output), mouth(source))[0, 1])
+
+
+def test_audio_and_video_lengths_match(clip_render) -> None:
+    info = probe(clip_render.video_path)
+    assert abs(info.duration - info.audio_duration) <= 1 / info.fps + 0.03
+
+
+def _still_track(n_frames: int, fps: float = 25.0) -> Track:
+    zeros = np.zeros(n_frames, np.float32)
+    return Track(fps, *([zeros] * 12))
+
+
+def test_longer_speech_loops_without_a_jump(short_clip) -> None:
+    avatar = avatarlab.load_avatar(short_clip, size=256)
+    clip = avatar.clip
+    track = _still_track(int(clip.n_frames * 2.6))
+    backgrounds, _ = avatar.plan(track)
+    turns = [
+        k
+        for k in range(1, len(backgrounds) - 1)
+        if np.sign(backgrounds[k] - backgrounds[k - 1])
+        != np.sign(backgrounds[k + 1] - backgrounds[k])
+    ]
+    assert len(turns) >= 2
+    frames = list(avatar.frames(track))
+    median = float(np.median(clip.change[1:]))
+    for k in turns:
+        for a, b in ((k - 1, k), (k, k + 1)):
+            assert _change(frames[a], frames[b]) <= median * 1.05 + 0.05, (k, median)
+
+
+def _change(a: np.ndarray, b: np.ndarray) -> float:
+    def small(frame):
+        grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+        return cv2.resize(grey, (96, 96), interpolation=cv2.INTER_AREA).astype(np.float32)
+
+    return float(np.abs(small(a) - small(b)).mean())
+
+
+def test_frames_without_the_face_are_kept_and_reported(tmp_path, short_clip) -> None:
+    frames = list(read_frames(short_clip))
+    blank = np.full_like(frames[0], 128)
+    for index in range(10, 22):
+        frames[index] = blank
+    path = write_clip(tmp_path / "gaps.mp4", frames)
+    avatar = avatarlab.load_avatar(path, size=256)
+    assert any("not found on 12 of" in note for note in avatar.notes), avatar.notes
+    track = _still_track(avatar.clip.n_frames)
+    for index, frame in enumerate(avatar.frames(track)):
+        if 10 <= index < 22:
+            assert np.array_equal(frame, avatar.clip.frames[index])
+
+
+def test_dub_keeps_the_video(tmp_path, talking_clip) -> None:
+    out = tmp_path / "dubbed.mp4"
+    result = avatarlab.dub(talking_clip, text="Maybe my point was a bit better.", output=out)
+    source, dubbed = probe(talking_clip), probe(out)
+    assert (dubbed.width, dubbed.height) == (source.width, source.height)
+    assert dubbed.fps == pytest.approx(source.fps)
+    assert abs(dubbed.n_frames - source.n_frames) <= 1
+    assert abs(dubbed.audio_duration - dubbed.duration) <= 1 / dubbed.fps + 0.03
+    figures = lipsync_figures(out, result.utterance.phones, dubbed.fps)
+    assert figures.closure_rate >= 0.9, figures
+
+
+def test_dub_fit(tmp_path, short_clip) -> None:
+    long_text = (
+        "This sentence is a good deal longer than the little clip of the moon talk it dubs, "
+        "so the video has to be cut, or to play on, back and forth, until it ends."
+    )
+    with pytest.raises(InputError, match="cut the speech at the video's end"):
+        avatarlab.dub(short_clip, text=long_text, output=tmp_path / "x.mp4")
+    assert not (tmp_path / "x.mp4").exists()
+    cut = avatarlab.dub(short_clip, text=long_text, output=tmp_path / "cut.mp4", fit="cut")
+    assert abs(cut.video.duration - probe(short_clip).duration) <= 0.05
+    looped = avatarlab.dub(short_clip, text=long_text, output=tmp_path / "loop.mp4", fit="loop")
+    assert looped.video.duration == pytest.approx(looped.utterance.duration, abs=0.05)
+    assert looped.video.duration > cut.video.duration + 1
+
+
+def test_dub_errors(tmp_path, short_clip) -> None:
+    with pytest.raises(InputError, match="nothing to say"):
+        avatarlab.dub(short_clip)
+    with pytest.raises(InputError, match="cannot overwrite its source"):
+        avatarlab.dub(short_clip, text="Hi.", output=short_clip)
+    with pytest.raises(InputError, match="fit must be one of"):
+        avatarlab.dub(short_clip, text="Hi.", fit="stretch")
+    photo = tmp_path / "me.png"
+    cv2.imwrite(str(photo), np.zeros((64, 64, 3), np.uint8))
+    with pytest.raises(InputError, match="me.png is not a video: dub takes"):
+        avatarlab.dub(photo, text="Hi.")
+
+
+def test_cli_dub_error_writes_nothing(tmp_path, short_clip, capsys) -> None:
+    out = tmp_path / "never.mp4"
+    code = main(["dub", str(short_clip), "-o", str(out), "-q"])
+    assert code == 1
+    assert "nothing to say" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_clip_errors(tmp_path, short_clip) -> None:
+    frames = list(read_frames(short_clip))
+    too_short = write_clip(tmp_path / "short.mp4", frames[:30])
+    with pytest.raises(InputError, match="at least 2 s"):
+        avatarlab.load_avatar(too_short)
+    with pytest.raises(InputError, match="the limit is 2.5 s"):
+        avatarlab.load_avatar(short_clip, max_clip_seconds=2.5)
+    faceless = write_clip(tmp_path / "wall.mp4", [np.full((256, 256, 3), 90, np.uint8)] * 60)
+    with pytest.raises(NoFaceError, match="no face found in wall.mp4"):
+        avatarlab.load_avatar(faceless)
+    mostly_gone = frames[:15] + [np.full_like(frames[0], 90)] * 50
+    with pytest.raises(NoFaceError, match="lost on 7[0-9]% of the frames"):
+        avatarlab.load_avatar(write_clip(tmp_path / "gone.mp4", mostly_gone))
+    corrupt = tmp_path / "broken.mp4"
+    corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
+    with pytest.raises(InputError, match="cannot read"):
+        avatarlab.load_avatar(corrupt)
+    sound = tmp_path / "sound.mp4"
+    _write_audio_only(sound)
+    with pytest.raises(InputError, match="has no video stream"):
+        avatarlab.load_avatar(sound)
+    huge = write_clip(tmp_path / "huge.mp4", [np.zeros((4128, 4128, 3), np.uint8)], fps=1.0)
+    with pytest.raises(InputError, match="4128×4128: videos up to 4096×4096"):
+        avatarlab.load_avatar(huge)
+    leftovers = [p for p in Path(__import__("os").environ["AVATARLAB_CACHE"]).rglob(".building-*")]
+    assert not leftovers
+
+
+def _write_audio_only(path: Path) -> None:
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("aac", rate=22050)
+        stream.layout = "mono"
+        samples = (0.1 * np.sin(np.arange(22050 * 3) / 10)).astype(np.float32)
+        frame = av.AudioFrame.from_ndarray(samples[None], format="flt", layout="mono")
+        frame.sample_rate = 22050
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+
+
+def test_second_load_comes_from_the_cache(short_clip, clip_cache) -> None:
+    avatarlab.load_avatar(short_clip, size=256)
+    stamps = {p: p.stat().st_mtime_ns for p in clip_cache.rglob("meta.json")}
+    again = avatarlab.load_avatar(short_clip, size=256)
+    assert {p: p.stat().st_mtime_ns for p in clip_cache.rglob("meta.json")} == stamps
+    assert again.clip.n_frames == probe(short_clip).n_frames
+
+
+def test_variable_frame_rate_is_resampled_by_time(tmp_path) -> None:
+    """Frames filmed at irregular moments show at the output rate as they were on screen."""
+    path = tmp_path / "vfr.mkv"
+    moments_ms = [0, 30, 50, 130, 140, 150, 300, 310, 420]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=1000)
+        stream.width = stream.height = 64
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = Fraction(1, 1000)
+        for index, moment in enumerate(moments_ms):
+            frame = av.VideoFrame.from_ndarray(
+                np.full((64, 64, 3), 20 * index, np.uint8), format="rgb24"
+            )
+            frame.pts = moment
+            frame.time_base = stream.time_base
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    shown = [int(round(f.mean() / 20)) for f in resampled(path, 25.0)]
+    # At k/25 s (0, 40, 80, ... ms) the frame on screen is the last one filmed by then.
+    expected = [
+        max(i for i, m in enumerate(moments_ms) if m <= k * 40 + 20) for k in range(len(shown))
+    ]
+    assert shown == expected
+    assert len(shown) == 11
+
+
+def test_rotation_metadata_is_honoured() -> None:
+    frame = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    assert upright(frame, 0) is frame
+    assert upright(frame, -90).shape == (3, 2, 3)
+    assert np.array_equal(upright(frame, -90), np.rot90(frame, -1))  # shown turned clockwise
+    assert np.array_equal(upright(frame, 90), np.rot90(frame, 1))
+    assert np.array_equal(upright(frame, 180), frame[::-1, ::-1])
