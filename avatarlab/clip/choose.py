@@ -8,8 +8,8 @@ holding a frame, more for a jump, by how unlike the two mouths look. The cheapes
 through all frames is found by dynamic programming over the best candidates per frame.
 
 Hard rules: a closed target (p, b, m, rest) takes only shut mouths and an open one no shut
-mouth. Where the clip has no mouth close enough, the path may take ``RIG`` instead: the
-warp renderer's mouth on the clip's neutral frame, at a fixed cost.
+or barely parted mouth. Where the clip has no mouth close enough, the path may take
+``RIG`` instead: the warp renderer's mouth on the clip's neutral frame, at a fixed cost.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ SHUT_GAP = 0.05
 lip-sync measure takes for closed (0.08)."""
 SHUT_TARGET, OPEN_TARGET = 0.03, 0.3
 """Track mouth_open below which only shut entries fit, and above which none does."""
+UNDER_OPEN = 0.7
+"""An open target takes no entry opened less than this share of it: a clip whose lips
+barely part gets the warp renderer's open mouth on its vowels, not its own near-shut one."""
 CANDIDATES = 32
 FOLLOWERS = 8
 """Each frame also considers the next clip frame of its predecessor's best few entries,
@@ -50,8 +53,8 @@ class Costs:
     jump: float = 3.0
     look: float = 8.0
     """Times (1 - correlation) of the two mouths' thumbnails, added to a jump."""
-    rig: float = 7.0
-    rig_switch: float = 5.0
+    rig: float = 4.0
+    rig_switch: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,8 @@ def target_costs(
     cost += pose_costs(atlas, backgrounds, costs)
     shut = atlas.gap < SHUT_GAP
     cost[(mouth_open < SHUT_TARGET)[:, None] & ~shut[None]] = np.inf
-    cost[(mouth_open > OPEN_TARGET)[:, None] & shut[None]] = np.inf
+    opening = (mouth_open > OPEN_TARGET)[:, None]
+    cost[opening & (shut[None] | (atlas.gap[None] < UNDER_OPEN * target_gap[:, None]))] = np.inf
     cost[:, ~atlas.found] = np.inf
     return cost
 
