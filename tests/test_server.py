@@ -24,6 +24,7 @@ import webvtt
 from audio_files import write_audio
 from skimage import data
 
+from avatarlab import say
 from avatarlab.measure import CLOSED_GAP, lipsync_figures
 from avatarlab.server import ServerSettings, create_app, tasks
 from avatarlab.server.events import Broadcaster
@@ -31,7 +32,7 @@ from avatarlab.server.jobs import FAILED, QUEUED, JobStore
 from avatarlab.server.workers import WorkerPool
 from avatarlab.speech import synthesize
 from avatarlab.types import Phone
-from avatarlab.video import probe
+from avatarlab.video import probe, write_video
 
 with warnings.catch_warnings():  # Starlette asks for httpx2; httpx works the same here
     warnings.simplefilter("ignore")
@@ -524,3 +525,56 @@ def test_exports_are_made_from_the_saved_timeline(server, finished, monkeypatch)
     assert abs(utterance.duration - finished["result"]["audio_duration"]) < 1e-3
     server.get(finished["urls"]["rhubarb"])
     assert seen[1][1] == "rhubarb-tsv"
+
+
+@pytest.fixture(scope="module")
+def talking_clip_bytes(tmp_path_factory) -> bytes:
+    """3 s of the bundled portrait talking, as a phone would upload a clip of a person."""
+    out = tmp_path_factory.mktemp("clip") / "talking.mp4"
+    say("Maybe we can talk about the moon and the stars for a little while.", output=out)
+    return out.read_bytes()
+
+
+def test_a_video_avatar_is_read_at_upload_and_renders_its_own_mouths(
+    server, talking_clip_bytes, tmp_path
+):
+    response = server.post(
+        "/v1/avatars", files={"file": ("me talking.mp4", talking_clip_bytes, "video/mp4")}
+    )
+    assert response.status_code == 201, response.text
+    avatar = response.json()
+    assert avatar["kind"] == "video" and avatar["name"] == "me talking.mp4"
+    assert (avatar["width"], avatar["height"]) == (512, 512)
+    box = avatar["face_box"]
+    assert 0 < box["x"] < box["x"] + box["width"] <= 512
+    thumb = server.get(avatar["thumbnail_url"])
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+    folder = Path(server.app.state.settings.data_dir) / "avatars" / avatar["id"]
+    atlases = list(folder.rglob("atlas.npz"))
+    assert len(atlases) == 1  # kept with the avatar
+    text = "Bob bought a big map, maybe."
+    created = server.post("/v1/videos", json={"text": text, "avatar_id": avatar["id"]}).json()
+    job = wait_until_finished(server, created["id"])
+    assert job["status"] == "done", job
+    assert list(folder.rglob("atlas.npz")) == atlases  # the upload's reading was reused
+    path = tmp_path / "clip_avatar.mp4"
+    path.write_bytes(server.get(job["urls"]["video"]).content)
+    spoken = synthesize(text, None)  # the voice is repeatable: these are the video's phones
+    figures = lipsync_figures(path, spoken.phones, job["result"]["fps"])
+    assert figures.closure_rate >= 0.8 and figures.open_closed_ratio > 2.0, figures
+
+
+def test_unusable_video_avatars_are_refused_with_codes(server, tmp_path):
+    def upload(name: str, content: bytes):
+        return server.post("/v1/avatars", files={"file": (name, content, "video/mp4")})
+
+    broken = b"\0\0\0\x18ftypmp42" + b"\1" * 900
+    error = assert_error(upload("broken.mp4", broken), 422, "bad_input")
+    assert "broken.mp4" in error["message"] and ".incoming" not in error["message"]
+    wall = tmp_path / "wall.mp4"
+    frames = [np.full((128, 128, 3), 90, np.uint8)] * 75
+    write_video(wall, iter(frames), fps=25, audio=np.zeros(66150, np.float32), sample_rate=22050)
+    error = assert_error(upload("wall.mp4", wall.read_bytes()), 422, "no_face")
+    assert "wall.mp4" in error["message"]
+    incoming = Path(server.app.state.settings.data_dir) / "avatars" / ".incoming"
+    assert not list(incoming.iterdir())

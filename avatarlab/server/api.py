@@ -57,6 +57,7 @@ def avatar_out(record: AvatarRecord) -> AvatarOut:
         faces_found=record.faces_found,
         notes=list(record.notes),
         created=record.created,
+        kind=record.kind,
         thumbnail_url=f"/v1/avatars/{record.id}/thumbnail",
     )
 
@@ -68,8 +69,11 @@ def audio_out(record: AudioRecord) -> AudioOut:
 
 
 def upload_avatar(file: Upload, context: Context) -> AvatarOut:
-    """A portrait photo (JPEG, PNG, WebP, BMP). The face is found now, once: 422 ``no_face``
-    when there is none, ``bad_image`` when the file cannot be used."""
+    """A portrait photo (JPEG, PNG, WebP, BMP), or a clip of the person talking (MP4, MOV,
+    WebM, MKV by its file name; 2 s up to ``max_clip_seconds``), whose own mouths the
+    renders then use. The face is found now, once: 422 ``no_face`` when there is none (or a
+    clip loses it most of the time), ``bad_image``/``bad_input`` when the file cannot be
+    used. A clip is read during the request: about a fifth of its length."""
     data = read_upload(file, context.settings.max_upload_bytes, "image")
     return avatar_out(context.avatars.add_upload(data, file.filename or "photo"))
 

@@ -1,7 +1,10 @@
 """Portraits the server knows: the bundled astronaut and uploads, each found once and kept.
 
 ``avatars/<id>/`` holds the photo as uploaded, ``landmarks.npy`` (the 478 FaceMesh points in
-the decoded, EXIF-turned photo's pixels), ``thumb.jpg`` and ``meta.json``. The face is looked
+the decoded, EXIF-turned photo's pixels), ``thumb.jpg`` and ``meta.json``. A video avatar
+keeps the clip as uploaded and, in ``clips/``, the clip read for rendering (frames, mouth
+atlas; see ``avatarlab.clip``); its thumbnail and landmarks are those of its most neutral
+frame, framed as renders frame it. The face is looked
 for once, at upload; renders rebuild the portrait from these files without the detector, and
 keep a few rigged avatars in memory because a rig is reused by every frame of every render.
 
@@ -26,10 +29,13 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..errors import ImageError
+from ..clip import VIDEO_SUFFIXES, build_clip_avatar, read_clip
+from ..clip.avatar import neutral_frame
+from ..errors import AvatarLabError, ImageError
 from ..face import crop_portrait, default_avatar, find_face, load_image
 from ..face.landmarks import face_box
-from ..pipeline import Avatar
+from ..options import Options
+from ..pipeline import AnyAvatar, Avatar
 from ..render import build_rig
 from ..types import Portrait
 
@@ -52,7 +58,10 @@ class AvatarRecord:
     notes: tuple[str, ...]
     created: float
     image_file: str
+    """The photo, or the clip, as uploaded."""
     bundled: bool = False
+    kind: str = "photo"
+    """"photo" or "video"."""
 
 
 def valid_id(item_id: str) -> bool:
@@ -61,11 +70,12 @@ def valid_id(item_id: str) -> bool:
 
 
 class AvatarStore:
-    def __init__(self, folder: Path, max_image_pixels: int):
+    def __init__(self, folder: Path, max_image_pixels: int, max_clip_seconds: float = 60.0):
         self.folder = folder
         self.max_image_pixels = max_image_pixels
+        self.max_clip_seconds = max_clip_seconds
         self._lock = threading.Lock()
-        self._rigs: OrderedDict[tuple[str, int, bool], Avatar] = OrderedDict()
+        self._rigs: OrderedDict[tuple, AnyAvatar] = OrderedDict()
         (folder / ".incoming").mkdir(parents=True, exist_ok=True)
 
     def ensure_bundled(self) -> AvatarRecord:
@@ -85,6 +95,8 @@ class AvatarStore:
         if existing is not None:
             return existing
         name = Path(filename or "photo").name[:120] or "photo"
+        if Path(name).suffix.lower() in VIDEO_SUFFIXES:
+            return self._add_clip(avatar_id, data, name)
         incoming = self.folder / ".incoming" / uuid.uuid4().hex
         incoming.write_bytes(data)
         try:
@@ -99,6 +111,34 @@ class AvatarStore:
             avatar_id, data, suffix if _SUFFIX.match(suffix) else ".img", portrait, name
         )
 
+    def _add_clip(self, avatar_id: str, data: bytes, name: str) -> AvatarRecord:
+        """Read an uploaded clip now (the face check: found on most frames), into the
+        avatar's own folder, so renders at the default size and rate start at once."""
+        scratch = self.folder / ".incoming" / f"{avatar_id}-{uuid.uuid4().hex}"
+        scratch.mkdir()
+        clip_file = "clip" + Path(name).suffix.lower()
+        (scratch / clip_file).write_bytes(data)
+        try:
+            clip = read_clip(
+                scratch / clip_file,
+                fps=Options().fps,
+                max_seconds=self.max_clip_seconds,
+                cache=scratch,
+            )
+        except AvatarLabError as error:
+            shutil.rmtree(scratch, ignore_errors=True)
+            message = error.message.replace(str((scratch / clip_file).resolve()), name)
+            raise type(error)(message.replace(clip_file, name)) from None
+        neutral = neutral_frame(clip.atlas)
+        portrait = Portrait(
+            image=np.array(clip.frames[neutral]),
+            landmarks=clip.raw_landmarks[neutral],
+            notes=clip.notes,
+        )
+        return self._save(
+            avatar_id, b"", "", portrait, name, kind="video", prepared=scratch, image_file=clip_file
+        )
+
     def _save(
         self,
         avatar_id: str,
@@ -107,8 +147,12 @@ class AvatarStore:
         portrait: Portrait,
         name: str,
         bundled: bool = False,
+        kind: str = "photo",
+        prepared: Path | None = None,
+        image_file: str | None = None,
     ) -> AvatarRecord:
-        """Write into a scratch folder, then rename: a reader never sees half an avatar."""
+        """Write into a scratch folder (``prepared``: one that already holds the upload),
+        then rename: a reader never sees half an avatar."""
         height, width = portrait.image.shape[:2]
         record = AvatarRecord(
             id=avatar_id,
@@ -119,12 +163,14 @@ class AvatarStore:
             faces_found=portrait.faces_found,
             notes=tuple(portrait.notes),
             created=time.time(),
-            image_file="image" + suffix,
+            image_file=image_file or "image" + suffix,
             bundled=bundled,
+            kind=kind,
         )
-        scratch = self.folder / ".incoming" / f"{avatar_id}-{uuid.uuid4().hex}"
-        scratch.mkdir()
-        (scratch / record.image_file).write_bytes(data)
+        scratch = prepared or self.folder / ".incoming" / f"{avatar_id}-{uuid.uuid4().hex}"
+        if prepared is None:
+            scratch.mkdir()
+            (scratch / record.image_file).write_bytes(data)
         np.save(scratch / "landmarks.npy", portrait.landmarks.astype(np.float32))
         _write_thumbnail(portrait.image, scratch / "thumb.jpg")
         (scratch / "meta.json").write_text(json.dumps(asdict(record)), encoding="utf-8")
@@ -155,25 +201,36 @@ class AvatarStore:
         path = self.folder / avatar_id / "thumb.jpg"
         return path if valid_id(avatar_id) and path.is_file() else None
 
-    def rigged(self, avatar_id: str, size: int, full_frame: bool) -> Avatar:
-        """The avatar framed and rigged for a render, from the files (no face detection)."""
-        key = (avatar_id, size, full_frame)
+    def rigged(self, avatar_id: str, size: int, full_frame: bool, fps: float = 25.0) -> AnyAvatar:
+        """The avatar framed and rigged for a render, from the files (no face detection;
+        a clip is read again only at a size or rate it was not read at before)."""
+        key = (avatar_id, size, full_frame, fps)
         with self._lock:
             if key in self._rigs:
                 self._rigs.move_to_end(key)
                 return self._rigs[key]
-        avatar = self._build(avatar_id, size, full_frame)
+        avatar = self._build(avatar_id, size, full_frame, fps)
         with self._lock:
             self._rigs[key] = avatar
             while len(self._rigs) > RIG_CACHE_SIZE:
                 self._rigs.popitem(last=False)
         return avatar
 
-    def _build(self, avatar_id: str, size: int, full_frame: bool) -> Avatar:
+    def _build(self, avatar_id: str, size: int, full_frame: bool, fps: float) -> AnyAvatar:
         record = self.get(avatar_id)
         if record is None:
             raise ImageError(f"the avatar {avatar_id!r} no longer exists")
         folder = self.folder / avatar_id
+        if record.kind == "video":
+            clip = read_clip(
+                folder / record.image_file,
+                size=size,
+                full_frame=full_frame,
+                fps=fps,
+                max_seconds=self.max_clip_seconds,
+                cache=folder,
+            )
+            return build_clip_avatar(clip)
         portrait = Portrait(
             image=load_image(folder / record.image_file, max_pixels=self.max_image_pixels),
             landmarks=np.load(folder / "landmarks.npy"),

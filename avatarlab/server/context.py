@@ -98,7 +98,7 @@ def _open_rest(settings: ServerSettings, lock: FolderLock, store: JobStore) -> S
         log.warning("%d job(s) were cut off by the last shutdown and are marked failed", failed)
     if queued:
         log.info("%d job(s) queued before the restart will run now", queued)
-    avatars = AvatarStore(root / "avatars", settings.max_image_pixels)
+    avatars = AvatarStore(root / "avatars", settings.max_image_pixels, settings.max_clip_seconds)
     avatars.ensure_bundled()
     audio = AudioStore(root / "audio", settings.max_audio_seconds)
     render = RenderContext(videos=root / "videos", avatars=avatars, audio=audio)

@@ -89,6 +89,7 @@ class AvatarOut(BaseModel):
     faces_found: int
     notes: list[str]
     created: float
+    kind: str = Field("photo", description='"photo", or "video" for a clip avatar')
     thumbnail_url: str
 
 

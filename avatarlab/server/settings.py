@@ -54,6 +54,9 @@ class ServerSettings:
     max_audio_seconds: float = 300.0
     """Longest recording accepted at upload; within the library's own range (1 s to 1 h), as
     every job passes it on as its ``max_audio_seconds`` option."""
+    max_clip_seconds: float = 60.0
+    """Longest video accepted as an avatar, 2 s to 600 s (reading one takes about a fifth
+    of its length, at upload)."""
     max_queued_jobs: int = 32
     """Jobs waiting for a worker; one more gets 429 instead of an ever-growing queue."""
     api_key: str | None = field(default_factory=default_api_key)
@@ -68,6 +71,7 @@ class ServerSettings:
             "max_image_pixels": self.max_image_pixels > 0,
             "max_text_chars": self.max_text_chars > 0,
             "max_audio_seconds": _in_recording_range(self.max_audio_seconds),
+            "max_clip_seconds": 2.0 <= self.max_clip_seconds <= 600.0,
             "max_queued_jobs": self.max_queued_jobs > 0,
         }
         wrong = [name for name, ok in checks.items() if not ok]

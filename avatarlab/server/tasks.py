@@ -67,7 +67,9 @@ def render_job(job: Job, report: Reporter, context: RenderContext) -> dict[str, 
     folder.mkdir(parents=True, exist_ok=True)
     output = folder / f"video.{options.format or 'mp4'}"
     report("face", 0, 1)
-    avatar = context.avatars.rigged(request["avatar_id"], options.size, options.full_frame)
+    avatar = context.avatars.rigged(
+        request["avatar_id"], options.size, options.full_frame, options.fps
+    )
     if request.get("audio_id"):
         samples, rate = context.audio.read(request["audio_id"])
         result = animate(

@@ -212,7 +212,7 @@ function avatarTile(avatar) {
 
   const name = document.createElement("span");
   name.className = "avatar-name";
-  name.textContent = avatar.name;
+  name.textContent = avatar.kind === "video" ? `${avatar.name} · video` : avatar.name;
   const check = document.createElement("span");
   check.className = "check";
   check.setAttribute("aria-hidden", "true");
@@ -254,7 +254,12 @@ async function uploadAvatar(file) {
     uploadMessage(`${file.name} is larger than the ${limit} MB limit.`, "error");
     return;
   }
-  uploadMessage(`Looking for a face in ${file.name}…`);
+  const clip = file.type.startsWith("video/") || /\.(mp4|mov|m4v|webm|mkv|avi)$/i.test(file.name);
+  uploadMessage(
+    clip
+      ? `Reading ${file.name}: tracking the face and its mouths takes a few seconds…`
+      : `Looking for a face in ${file.name}…`,
+  );
   const form = new FormData();
   form.append("file", file, file.name);
   try {
