@@ -294,9 +294,11 @@ def _rig_pose_costs(atlas: MouthAtlas, neutral: int, backgrounds: np.ndarray, co
 
 
 def neutral_frame(atlas: MouthAtlas) -> int:
-    """The frame the fallback rig is built on: mouth shut or nearly, head in its usual pose."""
+    """The frame the fallback rig is built on: the mouth as nearly shut as the clip has it
+    (the warp renderer shuts a wide smile less well than a nearly closed mouth), the head
+    in its usual pose."""
     found = atlas.found
-    score = np.where(found, atlas.gap / 0.04, np.inf)
+    score = np.where(found, atlas.gap / 0.01, np.inf)
     for name, scale in (("yaw", 6.0), ("pitch", 6.0), ("roll", 6.0)):
         values = getattr(atlas, name)
         score = score + ((values - np.nanmedian(values)) / scale) ** 2
