@@ -8,6 +8,7 @@ Error paths and the timeline use short clips these tests make.
 
 from __future__ import annotations
 
+import struct
 from fractions import Fraction
 from pathlib import Path
 
@@ -389,3 +390,44 @@ def test_every_gallery_clip_speaks(tmp_path, path: Path) -> None:
     assert figures.open_closed_ratio >= 2.0, figures
     artifacts = _artifact_figures(result.video_path, result.avatar, result.track, count=6)
     assert (artifacts <= ARTIFACT_LIMITS).all(), artifacts
+
+
+def _display_rotated_clockwise(path: Path) -> None:
+    """Mark an MP4's video track as shown turned 90° clockwise, as phones store a portrait
+    clip: the display matrix of its track header (ISO 14496-12 'tkhd') is set in place."""
+    data = bytearray(path.read_bytes())
+    start = data.find(b"tkhd")
+    while start >= 0:
+        wide = data[start + 4] == 1  # version 1 has 64-bit times and duration
+        matrix = start + 8 + (8 if wide else 4) * 2 + 4 + 4 + (8 if wide else 4) + 8 + 8
+        width, height = struct.unpack(">II", data[matrix + 36 : matrix + 44])
+        if width:
+            values = (0, 0x10000, 0, -0x10000, 0, 0, height, 0, 0x40000000)
+            data[matrix : matrix + 36] = struct.pack(">9i", *values)
+        start = data.find(b"tkhd", start + 1)
+    path.write_bytes(bytes(data))
+
+
+def test_a_phone_clip_stored_sideways_is_read_upright(tmp_path, short_clip) -> None:
+    sideways = [np.ascontiguousarray(np.rot90(f, 1)) for f in read_frames(short_clip)]
+    path = write_clip(tmp_path / "phone.mp4", sideways)
+    _display_rotated_clockwise(path)
+    first = next(resampled(path, 25.0))
+    original = next(iter(read_frames(short_clip)))
+    assert first.shape == original.shape
+    assert np.abs(first.astype(int) - original).mean() < 4
+    avatar = avatarlab.load_avatar(path, size=256)
+    landmarks = avatar.clip.landmarks[avatar.clip.found][0]
+    eyes_y = landmarks[[33, 263], 1].mean()
+    assert eyes_y < landmarks[13, 1] < landmarks[152, 1]  # eyes above the lips above the chin
+
+
+def test_a_stream_continues_the_clip_across_sentences(talking_clip) -> None:
+    avatar = avatarlab.load_avatar(talking_clip)
+    chunks = list(avatarlab.stream("Bob bought a map. Then he went home.", avatar))
+    assert len(chunks) == 2
+    first, second = (list(chunk.frames) for chunk in chunks)
+    assert len(first) == chunks[0].n_frames and len(second) == chunks[1].n_frames
+    seam = _change(first[-1], second[0])
+    assert seam <= float(avatar.clip.change.max()), seam  # no jump back to the clip's start
+    assert _change(second[0], avatar.clip.frames[0]) > seam
