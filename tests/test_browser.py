@@ -24,8 +24,10 @@ import uvicorn
 from audio_files import write_audio
 from skimage import data
 
+import avatarlab
 from avatarlab.server import ServerSettings, create_app
 from avatarlab.speech import synthesize
+from avatarlab.video import read_frames
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -44,6 +46,7 @@ SCREENSHOT = SHOTS / "screenshot-web.png"
 PHONE_SHOT = SHOTS / "avatarlab-phone.png"
 SCRIPT = "Hello! I'm your new tutor. Let's build something beautiful, maybe a bright blue map."
 RECORDED_TEXT = "Peter may pay for the pump, maybe."
+CLIP_TEXT = "Maybe we can talk about the moon and the stars for a little while, my friend."
 RECORDING_SHOT = SHOTS / "avatarlab-recording.png"
 PLAYABLE = (
     "() => { const v = document.getElementById('player'); return !v.hidden && v.readyState >= 3; }"
@@ -206,6 +209,40 @@ def test_upload_shows_the_face_box_or_the_reason(browser, base_url, tmp_path):
     assert 0 < box["width"] < frame["width"] and 0 < box["height"] < frame["height"]
     # The failed upload answered 422: Chromium logs that as a failed resource, nothing else.
     assert [p for p in problems if "422" not in p] == []
+    page.close()
+
+
+def test_upload_a_clip_as_the_avatar_and_play_its_video(browser, base_url, tmp_path):
+    clip = avatarlab.say(CLIP_TEXT, output=tmp_path / "me_talking.mp4", size=256).video_path
+    page, problems = open_page(browser, base_url, 1280, 900)
+    page.set_input_files("#upload", str(clip))
+    page.wait_for_selector("#upload-status.ok", timeout=60_000)
+    selected = page.locator(".avatar[aria-pressed='true']")
+    assert selected.locator(".avatar-name").inner_text() == "me_talking.mp4"
+    assert selected.locator(".kind-badge").inner_text() == "▶ video"
+    assert page.locator(".avatar .kind-badge").count() == 1  # the bundled photo has none
+    box = selected.locator(".face-box").bounding_box()
+    frame = selected.locator(".avatar-frame").bounding_box()
+    assert 0 < box["width"] < frame["width"] and 0 < box["height"] < frame["height"]
+    thumbnail = selected.locator("img").evaluate("image => image.naturalWidth")
+    assert thumbnail > 0  # the clip's neutral frame was served and decoded
+    page.fill("#script", "Bob bought a map.")
+    page.click("#generate")
+    page.wait_for_function(PLAYABLE, timeout=60_000)
+    history = json.loads(page.evaluate("localStorage.getItem('avatarlab.history')"))
+    job = httpx.get(f"{base_url}/v1/videos/{history[0]['id']}").json()
+    assert job["status"] == "done"
+    avatar = httpx.get(f"{base_url}/v1/avatars/{job['avatar_id']}").json()
+    assert avatar["kind"] == "video"
+    rendered = httpx.get(base_url + job["urls"]["download"])
+    video = tmp_path / "from_the_page.mp4"
+    video.write_bytes(rendered.content)
+    first = next(iter(read_frames(video)))
+    source = cv2.resize(next(iter(read_frames(clip))), first.shape[1::-1])
+    assert np.abs(first.astype(int) - source).mean() < 6  # the clip plays behind the speech
+    show_frame(page, 0.5)
+    page.screenshot(path=str(SHOTS / "avatarlab-clip-avatar.png"), full_page=True)
+    assert problems == []
     page.close()
 
 

@@ -209,10 +209,16 @@ function avatarTile(avatar) {
   box.style.width = `${(100 * face.width) / avatar.width}%`;
   box.style.height = `${(100 * face.height) / avatar.height}%`;
   frame.append(image, box);
+  if (avatar.kind === "video") {
+    const badge = document.createElement("span");
+    badge.className = "kind-badge";
+    badge.textContent = "▶ video";
+    frame.append(badge);
+  }
 
   const name = document.createElement("span");
   name.className = "avatar-name";
-  name.textContent = avatar.kind === "video" ? `${avatar.name} · video` : avatar.name;
+  name.textContent = avatar.name;
   const check = document.createElement("span");
   check.className = "check";
   check.setAttribute("aria-hidden", "true");
