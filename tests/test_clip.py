@@ -8,7 +8,10 @@ Error paths and the timeline use short clips these tests make.
 
 from __future__ import annotations
 
+import os
 import struct
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -212,6 +215,34 @@ def test_frames_without_the_face_are_kept_and_reported(tmp_path, short_clip) -> 
     for index, frame in enumerate(avatar.frames(track)):
         if 10 <= index < 22:
             assert np.array_equal(frame, avatar.clip.frames[index])
+
+
+def test_a_clip_with_a_small_face_says_so(tmp_path, short_clip, talking_clip) -> None:
+    """The same person filmed from further away: the face ~55 px tall in a 480² frame."""
+    far = []
+    for frame in read_frames(short_clip):
+        canvas = np.full((480, 480, 3), 200, np.uint8)
+        canvas[100:240, 170:310] = cv2.resize(frame, (140, 140), interpolation=cv2.INTER_AREA)
+        far.append(canvas)
+    avatar = avatarlab.load_avatar(write_clip(tmp_path / "far.mp4", far), size=256)
+    assert any("px tall in far.mp4" in note for note in avatar.notes), avatar.notes
+    near = avatarlab.load_avatar(talking_clip)
+    assert not any("px tall" in note for note in near.notes), near.notes
+
+
+def test_the_cli_prints_only_its_own_lines_for_a_clip(tmp_path, short_clip) -> None:
+    """A fresh process, so MediaPipe's graphs start here and their native chatter (printed
+    from worker threads straight to fd 2) would show."""
+    run = subprocess.run(
+        [sys.executable, "-m", "avatarlab.cli", "say", "Bob.", "-a", str(short_clip)]
+        + ["-o", str(tmp_path / "bob.mp4"), "--size", "256"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "AVATARLAB_CACHE": str(tmp_path / "cache")},
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("wrote "), run.stdout
+    assert all(line.startswith("note: ") for line in run.stderr.splitlines()), run.stderr
 
 
 def test_dub_keeps_the_video(tmp_path, talking_clip) -> None:

@@ -24,6 +24,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from ..errors import InputError, NoFaceError, OutputError
+from ..face.portrait import CROP_FACE_HEIGHTS
 from ..render import Rig, build_rig, render_frame
 from ..types import FacePose, Portrait, Track
 from .atlas import MouthAtlas, build_atlas, mouth_row
@@ -33,13 +34,16 @@ from .read import Framing, check_clip, find_framing, framed_frames
 from .store import FrameStore, FrameWriter
 from .timeline import Loop, find_loop
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 """Bumped whenever what is stored changes: older folders are then rebuilt."""
 MIN_FOUND_SHARE = 0.5
 SMOOTHING = 1.0
 """Gaussian σ in frames for the landmarks that place mouths (tracking jitter would shake
 the pasted mouth against its face); the atlas is measured on the raw landmarks."""
 _CHANGE_SIDE = 96
+SMALL_FACE_PX = 100
+"""A face shorter than this in the clip (brow to chin, source pixels) is worth a note: its
+mouths are enlarged several times, soft, and their lip gaps are read less surely."""
 
 Progress = Callable[[str, int, int], None]
 
@@ -178,10 +182,20 @@ def _build_into(work, path, framing, fps, has_audio, expected, progress) -> None
         lost = int((~found).sum())
         notes.append(
             f"the face was not found on {lost} of {len(found)} frames "
-            f"({lost / fps:.1f} s): those frames are shown as filmed"
+            f"({_span(lost / fps)}): those frames are shown as filmed"
+        )
+    face_px = framing.window[2] / CROP_FACE_HEIGHTS
+    if face_px < SMALL_FACE_PX:
+        notes.append(
+            f"the face is only {face_px:.0f} px tall in {path.name}: its mouths look soft "
+            "when enlarged and lip-sync is less sure; a closer shot makes a sharper avatar"
         )
     meta = {"source": str(path), "fps": fps, "has_audio": has_audio, "notes": notes}
     (work / "meta.json").write_text(json.dumps(meta))
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
 
 def _or_nan(points: np.ndarray | None) -> np.ndarray:

@@ -75,6 +75,11 @@ def landmark_groups() -> LandmarkGroups:
     )
 
 
+_CHATTY_FACES = 3
+"""MediaPipe's graphs print their chatter from worker threads while the first faces go
+through them (seen: the feedback-tensor warning on the second face of a 5-face mesh)."""
+
+
 @contextlib.contextmanager
 def _native_stderr_silenced() -> Iterator[None]:
     """MediaPipe's C++ side prints start-up chatter (TFLite delegate, feedback tensors,
@@ -99,13 +104,20 @@ def _face_mesh(max_faces: int) -> Any:  # mediapipe's FaceMesh, imported lazily
     if meshes is None:
         meshes = _local.meshes = {}
     if max_faces not in meshes:
-        import mediapipe as mp
-
-        with _native_stderr_silenced():
-            meshes[max_faces] = mp.solutions.face_mesh.FaceMesh(
-                static_image_mode=True, max_num_faces=max_faces, refine_landmarks=True
-            )
+        meshes[max_faces] = _started_mesh(static_image_mode=True, max_num_faces=max_faces)
     return meshes[max_faces]
+
+
+def _started_mesh(**settings) -> Any:
+    """A FaceMesh whose graph has finished starting: its calculators open on worker threads
+    after the constructor returns, and print as they do, so a blank frame is run through it
+    while fd 2 is silenced; it returns once every calculator is open."""
+    import mediapipe as mp
+
+    with _native_stderr_silenced():
+        mesh = mp.solutions.face_mesh.FaceMesh(refine_landmarks=True, **settings)
+        mesh.process(np.zeros((64, 64, 3), np.uint8))
+    return mesh
 
 
 HUMAN_FACE_SCORE = 0.5
@@ -161,17 +173,17 @@ def detect_landmarks(image: np.ndarray, max_faces: int = 1) -> list[np.ndarray]:
     if max_faces < 1:
         raise ValueError(f"max_faces must be at least 1, got {max_faces}")
     mesh = _face_mesh(max_faces)
-    warmed = getattr(_local, "warmed", None)
-    if warmed is None:
-        warmed = _local.warmed = set()
-    if max_faces in warmed:
+    faced = getattr(_local, "faced", None)
+    if faced is None:
+        faced = _local.faced = {}
+    if faced.get(max_faces, 0) >= _CHATTY_FACES:
         result = mesh.process(np.ascontiguousarray(image))
     else:
         with _native_stderr_silenced():
             result = mesh.process(np.ascontiguousarray(image))
     if not result.multi_face_landmarks:
         return []
-    warmed.add(max_faces)
+    faced[max_faces] = faced.get(max_faces, 0) + 1
     height, width = image.shape[:2]
     scale = np.array([width, height, width], dtype=np.float32)
     faces = [
@@ -346,21 +358,16 @@ def track_landmarks(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray | None]
     frame anew: faster, and steadier, which matters when the jitter itself is measured.
     A fresh tracker per call, since it keeps state between frames.
     """
-    import mediapipe as mp
-
-    with _native_stderr_silenced():
-        tracker = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=False, max_num_faces=1, refine_landmarks=True
-        )
-    seen_face = False
+    tracker = _started_mesh(static_image_mode=False, max_num_faces=1)
+    faces_seen = 0
     try:
         for frame in frames:
-            if seen_face:
+            if faces_seen >= _CHATTY_FACES:
                 result = tracker.process(np.ascontiguousarray(frame))
-            else:  # the native chatter comes with the first face
+            else:  # the native chatter comes with the first faces
                 with _native_stderr_silenced():
                     result = tracker.process(np.ascontiguousarray(frame))
-            seen_face = seen_face or bool(result.multi_face_landmarks)
+            faces_seen += bool(result.multi_face_landmarks)
             if not result.multi_face_landmarks:
                 yield None
                 continue
