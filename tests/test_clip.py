@@ -28,7 +28,7 @@ from avatarlab.clip.place import FEATHER, alignment, lower_face, transform
 from avatarlab.clip.read import resampled, upright
 from avatarlab.errors import InputError, NoFaceError
 from avatarlab.face import detect_landmarks
-from avatarlab.face.geometry import face_frame, face_parts
+from avatarlab.face.geometry import face_frame, face_parts, lip_gap
 from avatarlab.inspect.artifacts import (
     MAX_FOREIGN_SHARE,
     MAX_LIP_LIKE_SHARE,
@@ -44,6 +44,7 @@ from avatarlab.measure import frames_at, lipsync_figures
 from avatarlab.types import Track
 from avatarlab.video import probe, read_frames, write_video
 
+LABIODENTAL_SCRIPT = "Five fine vans of fresh fish. Very few of us favour heavy velvet."
 GALLERY_CLIP = Path(__file__).resolve().parents[1].parent / "shared/gallery/videos/d10.mp4"
 
 
@@ -95,6 +96,23 @@ def test_lips_follow_the_speech(clip_render) -> None:
     assert figures.open_closed_ratio >= 3.0, figures
     lag = audio_to_mouth_lag(measure_video(clip_render.video_path))
     assert abs(lag) <= 40, lag
+
+
+def test_f_and_v_bring_the_lips_together_without_shutting_them(tmp_path, talking_clip) -> None:
+    """f/v: the lower lip comes up to the upper teeth, so the lips nearly meet; measured on
+    the output at the middle of each f/v against the open vowels of the same sentence."""
+    out = tmp_path / "fish.mp4"
+    result = avatarlab.say(LABIODENTAL_SCRIPT, avatarlab.load_avatar(talking_clip), output=out)
+    phones = result.utterance.phones
+
+    def gaps(symbols: set[str]) -> np.ndarray:
+        middles = [round((p.start + p.end) / 2 * 25) for p in phones if p.symbol in symbols]
+        frames = frames_at(out, middles)
+        return np.array([lip_gap(detect_landmarks(frames[i])[0]) for i in middles])
+
+    labiodental, vowels = gaps({"f", "v"}), gaps({"a", "æ", "ɛ", "ʌ", "ɑ", "ɔ"})
+    assert len(labiodental) >= 10 and len(vowels) >= 4
+    assert np.median(labiodental) <= 0.6 * np.median(vowels), (labiodental, vowels)
 
 
 def test_output_is_the_clip_outside_the_lower_face(clip_render) -> None:
