@@ -92,6 +92,7 @@ class _Recipe:
     video_options: tuple[tuple[str, str], ...]
     audio_codec: str
     audio_bit_rate: int
+    audio_options: tuple[tuple[str, str], ...]
     container_options: tuple[tuple[str, str], ...]
 
 
@@ -186,6 +187,10 @@ def _recipe(fmt: str, preset: str, crf: int) -> _Recipe:
             video_options=(("preset", preset), ("crf", str(crf))),
             audio_codec="aac",
             audio_bit_rate=96_000,
+            # FFmpeg's own AAC: its "fast" coder takes half the CPU of "twoloop", this
+            # build's default (0.10 s against 0.21 s for 21 s of the bundled voice), with
+            # the same fidelity here (waveform SNR 31.9 dB against 31.4 dB).
+            audio_options=(("aac_coder", "fast"),),
             # moov atom first, so a browser can start playing while downloading.
             container_options=(("movflags", "+faststart"),),
         )
@@ -202,6 +207,7 @@ def _recipe(fmt: str, preset: str, crf: int) -> _Recipe:
         ),
         audio_codec="libopus",
         audio_bit_rate=64_000,
+        audio_options=(),
         container_options=(),
     )
 
@@ -443,6 +449,7 @@ class _AudioTrack:
         stream = container.add_stream(recipe.audio_codec, rate=rate)
         stream.layout = self._layout
         stream.bit_rate = recipe.audio_bit_rate * channels
+        stream.options = dict(recipe.audio_options)
         self._container, self._stream = container, stream
         self._samples, self._rate_in = samples, sample_rate
         self._resampler: av.AudioResampler | None = None
