@@ -67,11 +67,12 @@ def measure(seconds: float = 10.0, clip: str | Path | None = None) -> dict[str, 
     load_voice(None)
     figures["voice_load_s"] = time.perf_counter() - mark
 
-    mark = time.perf_counter()
+    mark, cpu = time.perf_counter(), _cpu_seconds()
     utterance = synthesize(_script_for(seconds))
     spent = time.perf_counter() - mark
     figures["speech_seconds"] = utterance.duration
     figures["speech_realtime_factor"] = utterance.duration / spent
+    figures["speech_cpu_s"] = _cpu_seconds() - cpu
 
     mark = time.perf_counter()
     avatar = load_avatar(None, size=options.size)
@@ -81,21 +82,24 @@ def measure(seconds: float = 10.0, clip: str | Path | None = None) -> dict[str, 
 
     track = make_track(utterance, motion_options(options))
     n = track.n_frames
-    mark = time.perf_counter()
+    mark, cpu = time.perf_counter(), _cpu_seconds()
     sample = []
     for frame in render_frames(avatar.rig, track):
         if len(sample) < 50:
             sample.append(frame)
     figures["render_fps"] = n / (time.perf_counter() - mark)
+    figures["render_cpu_s"] = _cpu_seconds() - cpu
 
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder)
-        encode_only, both = [], []
+        encode_only, both, encode_cpu = [], [], []
         # Alternate the two a few times and keep medians: the ratio is what matters, and
         # a shared machine's noise hits neighbouring runs alike.
         for _ in range(ROUNDS):
             frames = itertools.islice(itertools.cycle(sample), n)
+            cpu = _cpu_seconds()
             encode_only.append(_fps(out / "encode.mp4", frames, n, utterance, options))
+            encode_cpu.append(_cpu_seconds() - cpu)
             both.append(
                 _fps(
                     out / "both.mp4",
@@ -110,6 +114,8 @@ def measure(seconds: float = 10.0, clip: str | Path | None = None) -> dict[str, 
         figures["render_encode_over_encode_only"] = statistics.median(
             b / e for b, e in zip(both, encode_only, strict=True)
         )
+        figures["encode_cpu_s"] = statistics.median(encode_cpu)
+        figures.update(_cpu_ceiling(figures))
 
         mark = time.perf_counter()
         result = say(_script_for(seconds), output=out / "say.mp4")
@@ -131,6 +137,24 @@ def measure(seconds: float = 10.0, clip: str | Path | None = None) -> dict[str, 
         figures["peak_memory_mb"] = _peak_memory_mb()
         figures.update(measure_clip(clip or result.video_path, utterance, out))
     return figures
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process, every thread (the encoder's and the voice's too)."""
+    spent = os.times()
+    return spent.user + spent.system
+
+
+def _cpu_ceiling(figures: dict[str, float]) -> dict[str, float]:
+    """What text → MP4 could reach here if every core were busy all the time: the speech's
+    length over the CPU its three stages take, shared by the cores. No scheduling makes
+    end to end faster than this; only less work does."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    work = figures["speech_cpu_s"] + figures["render_cpu_s"] + figures["encode_cpu_s"]
+    return {
+        "cores": float(cores or 1),
+        "end_to_end_ceiling": figures["speech_seconds"] * (cores or 1) / work,
+    }
 
 
 def measure_clip(clip: str | Path, utterance, folder: Path) -> dict[str, float]:
@@ -200,6 +224,10 @@ def run_benchmark(
         "render_encode_fps": "render + encode                    {:.0f} fps",
         "render_encode_over_encode_only": "render+encode / encode-only        {:.2f}",
         "end_to_end_realtime_factor": "end to end (text → MP4)            {:.1f}× real time",
+        "speech_cpu_s": "  CPU: speech                      {:.2f} s",
+        "render_cpu_s": "  CPU: render                      {:.2f} s",
+        "encode_cpu_s": "  CPU: encode                      {:.2f} s",
+        "end_to_end_ceiling": "  ceiling, every core busy         {:.1f}× real time",
         "align_realtime_factor": "align recording to transcript      {:.1f}× real time",
         "animate_realtime_factor": "end to end (recording → MP4)       {:.1f}× real time",
         "peak_memory_mb": "peak memory                        {:.0f} MB",
