@@ -69,7 +69,10 @@ def talking_clip(tmp_path_factory) -> Path:
     if GALLERY_CLIP.exists():
         return GALLERY_CLIP
     out = tmp_path_factory.mktemp("clip") / "astronaut_talking.mp4"
-    text = "Hello there. I am the astronaut, and this is a clip of me talking to you today."
+    text = (  # f/v words too, so the clip has the lower lip at the teeth to choose from
+        "Hello there. I am the astronaut, and this is a clip of me talking to you today. "
+        "I fly five fine vans of fresh fish, very far, for a few of my favourite friends."
+    )
     return avatarlab.say(text, output=out).video_path
 
 
@@ -98,21 +101,21 @@ def test_lips_follow_the_speech(clip_render) -> None:
     assert abs(lag) <= 40, lag
 
 
-def test_f_and_v_bring_the_lips_together_without_shutting_them(tmp_path, talking_clip) -> None:
+def test_f_and_v_bring_the_lips_nearly_together(tmp_path, talking_clip) -> None:
     """f/v: the lower lip comes up to the upper teeth, so the lips nearly meet; measured on
-    the output at the middle of each f/v against the open vowels of the same sentence."""
+    the output at the middle of each f/v against the clip's own open mouths (its 90th
+    percentile lip gap: the vowels between f and v hardly open, so they are no yardstick)."""
     out = tmp_path / "fish.mp4"
-    result = avatarlab.say(LABIODENTAL_SCRIPT, avatarlab.load_avatar(talking_clip), output=out)
-    phones = result.utterance.phones
-
-    def gaps(symbols: set[str]) -> np.ndarray:
-        middles = [round((p.start + p.end) / 2 * 25) for p in phones if p.symbol in symbols]
-        frames = frames_at(out, middles)
-        return np.array([lip_gap(detect_landmarks(frames[i])[0]) for i in middles])
-
-    labiodental, vowels = gaps({"f", "v"}), gaps({"a", "æ", "ɛ", "ʌ", "ɑ", "ɔ"})
-    assert len(labiodental) >= 10 and len(vowels) >= 4
-    assert np.median(labiodental) <= 0.6 * np.median(vowels), (labiodental, vowels)
+    avatar = avatarlab.load_avatar(talking_clip)
+    result = avatarlab.say(LABIODENTAL_SCRIPT, avatar, output=out)
+    middles = [
+        round((p.start + p.end) / 2 * 25) for p in result.utterance.phones if p.symbol in "fv"
+    ]
+    frames = frames_at(out, middles)
+    gaps = np.array([lip_gap(detect_landmarks(frames[i])[0]) for i in middles])
+    open_mouths = float(np.nanpercentile(avatar.clip.atlas.gap, 90))
+    assert len(gaps) >= 10
+    assert np.median(gaps) <= 0.5 * open_mouths, (gaps, open_mouths)
 
 
 def test_output_is_the_clip_outside_the_lower_face(clip_render) -> None:
