@@ -1,9 +1,12 @@
 """The renderer, judged on its output frames with MediaPipe, as a viewer would see them."""
 
+import cv2
 import numpy as np
 import pytest
+from scipy.ndimage import gaussian_filter1d
 
 from avatarlab.face import find_face
+from avatarlab.face.geometry import face_parts
 from avatarlab.measure import CLOSED_GAP, measure_face
 from avatarlab.render import build_rig, render_frame
 from avatarlab.types import FacePose, Portrait
@@ -95,3 +98,31 @@ def test_grayscale_portrait_keeps_a_grey_mouth(astronaut):
     assert np.array_equal(frame[..., 0], frame[..., 1]) and np.array_equal(
         frame[..., 1], frame[..., 2]
     )
+
+
+def test_drawn_teeth_are_shaded_under_the_lip_without_lines_between_them(closed_mouth_portrait):
+    """A photo with shut lips gets drawn teeth: in the upper lip's shadow at the top, lit
+    towards the biting edge, and smooth across (lines between teeth read as a keyboard)."""
+    frame = render_frame(build_rig(closed_mouth_portrait), FacePose(mouth_open=0.6, jaw=0.45))
+    landmarks = find_face(frame).landmarks
+    inside = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillPoly(
+        inside, [np.round(landmarks[face_parts().inner_lips.loop, :2]).astype(np.int32)], 1
+    )
+    inside = cv2.erode(inside, np.ones((3, 3), np.uint8)).astype(bool)
+    grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    teeth = inside & (grey > 0.5 * grey[inside].max())
+    columns = np.flatnonzero(teeth.any(axis=0))
+    middle = columns[len(columns) // 5 : -len(columns) // 5]
+    tops, edges, across = [], [], []
+    for x in middle:
+        rows = np.flatnonzero(teeth[:, x])
+        third = max(1, len(rows) // 3)
+        tops.append(grey[rows[:third], x].mean())
+        edges.append(grey[rows[-2 * third : -third or None], x].mean())
+        across.append(grey[rows, x].max())  # the lit band just above the biting edge
+    assert len(middle) >= 20 and np.median([len(np.flatnonzero(teeth[:, x])) for x in middle]) >= 6
+    assert np.median(tops) < 0.95 * np.median(edges), (np.median(tops), np.median(edges))
+    profile = np.array(across)
+    ripple = profile - gaussian_filter1d(profile, len(profile) / 6, mode="nearest")
+    assert np.ptp(ripple) < 0.04 * profile.mean(), np.ptp(ripple) / profile.mean()

@@ -35,6 +35,11 @@ SEAM_DARKNESS = 0.5
 """The lips' parting line, as a share of the lips' colour."""
 INNER_EDGE = 0.035
 """Width of the lips' inner edge band shown when they part (face units)."""
+TEETH_IN_SHADOW = 0.78
+"""Brightness of the upper teeth where they go under the upper lip, against their lit edge."""
+TEETH_LIT_BAND = 0.07
+"""Height above the biting edge (face units) over which the upper teeth come out of the
+lip's shadow."""
 
 
 @dataclass(frozen=True)
@@ -290,10 +295,14 @@ def _interior(
     across_shade = (1.0 - 0.25 * across**2) * (
         1.0 - 0.65 * _smoothstep((np.abs(across) - 0.45) / 0.55)
     )
-    # Each row is brightest across its middle and a little translucent at its edge.
+    # Each row is brightest across its middle and a little translucent at its edge; the
+    # upper row lies in the upper lip's shadow, darkest where it disappears under the lip.
     edge_depth = _depth_of(upper, centre, down, unit)
-    crown = 1.0 - 0.18 * _smoothstep((depth - edge_depth + 0.025) / 0.025)
-    shade = across_shade * crown * visible
+    crown = 1.0 - 0.22 * _smoothstep((depth - edge_depth + 0.03) / 0.03)
+    under_lip = TEETH_IN_SHADOW + (1.0 - TEETH_IN_SHADOW) * _smoothstep(
+        (depth - edge_depth + TEETH_LIT_BAND) / TEETH_LIT_BAND
+    )
+    shade = across_shade * crown * under_lip * visible
     lower_band = lower + down * 0.18 * unit
     _teeth_band(canvas, lower, lower_band, origin, look.teeth * 0.7, shade, unit)
     _teeth_band(canvas, upper - down * 0.35 * unit, upper, origin, look.teeth, shade, unit)
@@ -320,7 +329,7 @@ def _teeth_band(
     cv2.fillPoly(mask, [_fixed(polygon, origin)], 255, cv2.LINE_AA, _SHIFT)
     if not mask.any():
         return
-    weight = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), max(0.5, 0.01 * unit))
+    weight = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), max(0.7, 0.018 * unit))
     weight *= np.clip(shade * 4.0, 0.0, 1.0)  # hidden (shade 0) where the lips meet
     tone = shade[..., None] * colour[None, None, :]
     canvas += weight[..., None] * (tone - canvas)
