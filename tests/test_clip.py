@@ -41,7 +41,8 @@ from avatarlab.inspect.artifacts import (
 from avatarlab.inspect.figures import audio_to_mouth_lag
 from avatarlab.inspect.measures import measure_video
 from avatarlab.measure import frames_at, lipsync_figures
-from avatarlab.types import Track
+from avatarlab.render import render_frame
+from avatarlab.types import FacePose, Track
 from avatarlab.video import probe, read_frames, write_video
 
 LABIODENTAL_SCRIPT = "Five fine vans of fresh fish. Very few of us favour heavy velvet."
@@ -264,6 +265,33 @@ def test_the_cli_prints_only_its_own_lines_for_a_clip(tmp_path, short_clip) -> N
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("wrote "), run.stdout
     assert all(line.startswith("note: ") for line in run.stderr.splitlines()), run.stderr
+
+
+def test_drawn_teeth_are_no_lighter_than_the_clips_own(tmp_path, short_clip) -> None:
+    """A clip filmed in a dim room shows its teeth in shadow; the rig that draws the shapes
+    the clip lacks must not paste brighter teeth than any of the clip's mouths show."""
+    loop = face_parts().inner_lips.loop
+    dim = []
+    for frame in read_frames(short_clip):
+        inside = np.zeros(frame.shape[:2], np.uint8)
+        cv2.fillPoly(inside, [np.round(detect_landmarks(frame)[0][loop, :2]).astype(np.int32)], 1)
+        inside = cv2.dilate(inside, np.ones((3, 3), np.uint8)).astype(bool)
+        frame = frame.copy()
+        frame[inside] = (frame[inside] * 0.35).astype(np.uint8)
+        dim.append(frame)
+    avatar = avatarlab.load_avatar(write_clip(tmp_path / "dim.mp4", dim), size=256)
+
+    def brightest_inside(frame: np.ndarray) -> float:
+        mask = np.zeros(frame.shape[:2], np.uint8)
+        cv2.fillPoly(mask, [np.round(detect_landmarks(frame)[0][loop, :2]).astype(np.int32)], 1)
+        mask = cv2.erode(mask, np.ones((3, 3), np.uint8)).astype(bool)
+        return float(np.percentile(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)[mask], 90))
+
+    clip = avatar.clip
+    widest = np.argsort(np.nan_to_num(clip.atlas.gap, nan=0.0))[-5:]
+    own = max(brightest_inside(clip.frames[int(i)]) for i in widest)
+    drawn = brightest_inside(render_frame(avatar.rig, FacePose(mouth_open=0.7, jaw=0.5)))
+    assert drawn <= own + 8, (drawn, own)
 
 
 def test_dub_keeps_the_video(tmp_path, talking_clip) -> None:

@@ -10,6 +10,7 @@ temporary name and renamed at the end.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -29,6 +30,7 @@ from ..render import Rig, build_rig, render_frame
 from ..types import FacePose, Portrait, Track
 from .atlas import MouthAtlas, build_atlas, mouth_row
 from .choose import RIG, Costs, choose_mouths, pose_costs
+from .look import clip_mouth_look
 from .place import place_mouth
 from .read import Framing, check_clip, find_framing, framed_frames
 from .store import FrameStore, FrameWriter
@@ -324,9 +326,11 @@ def build_clip_avatar(clip: Clip) -> ClipAvatar:
     portrait = Portrait(
         image=clip.frames[neutral], landmarks=clip.raw_landmarks[neutral], source=clip.source
     )
+    rig = build_rig(portrait)
+    look = clip_mouth_look(rig.look, clip.frames, clip.landmarks, clip.atlas.gap)
     return ClipAvatar(
         clip=clip,
-        rig=build_rig(portrait),
+        rig=dataclasses.replace(rig, look=look),
         neutral=neutral,
         loop=find_loop(clip.change),
         source=clip.source,

@@ -66,12 +66,12 @@ class MouthLook:
     own: OwnTeeth | None = None
 
 
-def _lab_to_rgb(lab: np.ndarray) -> np.ndarray:
+def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     pixel = np.asarray(lab, np.float32).reshape(1, 1, 3)
     return cv2.cvtColor(pixel, cv2.COLOR_LAB2RGB).reshape(3) * 255.0
 
 
-def _rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     pixel = (np.asarray(rgb, np.float32) / 255.0).reshape(1, 1, 3)
     return cv2.cvtColor(pixel, cv2.COLOR_RGB2LAB).reshape(3)
 
@@ -89,11 +89,11 @@ def mouth_look(
     lip_pixels = image[(lips_mask > 0) & (inner_mask == 0)].reshape(-1, 3)
     lips = np.median(lip_pixels, axis=0) if len(lip_pixels) else np.array([150.0, 90, 90])
     skin, highlight = _skin_colours(image, landmarks, parts, lips_mask, unit)
-    skin_lab = _rgb_to_lab(skin)
+    skin_lab = rgb_to_lab(skin)
     # Ivory, about as bright as the skin's highlights, warmed by the picture's own light.
-    teeth = _lab_to_rgb(
+    teeth = lab_to_rgb(
         [
-            np.clip(_rgb_to_lab(highlight)[0] + 4.0, 40.0, 90.0),
+            np.clip(rgb_to_lab(highlight)[0] + 4.0, 40.0, 90.0),
             0.1 * skin_lab[1] + 1.0,
             max(9.0, 0.45 * skin_lab[2] + 3.0),
         ]
