@@ -21,6 +21,7 @@ from .pipeline import animate, load_avatar, motion_options, say
 from .render import render_frames
 from .speech import load_voice, synthesize
 from .video import prefetch, write_video
+from .video.encode import usable_cores
 
 SCRIPT = (
     "Welcome back to the course. Today we will build a bright blue map of the moon, "
@@ -149,12 +150,9 @@ def _cpu_ceiling(figures: dict[str, float]) -> dict[str, float]:
     """What text → MP4 could reach here if every core were busy all the time: the speech's
     length over the CPU its three stages take, shared by the cores. No scheduling makes
     end to end faster than this; only less work does."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = usable_cores()
     work = figures["speech_cpu_s"] + figures["render_cpu_s"] + figures["encode_cpu_s"]
-    return {
-        "cores": float(cores or 1),
-        "end_to_end_ceiling": figures["speech_seconds"] * (cores or 1) / work,
-    }
+    return {"cores": float(cores), "end_to_end_ceiling": figures["speech_seconds"] * cores / work}
 
 
 def measure_clip(clip: str | Path, utterance, folder: Path) -> dict[str, float]:

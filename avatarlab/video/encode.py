@@ -437,9 +437,15 @@ def _encoder_threads() -> int:
     """Every core but one: frames come from a renderer that keeps one core busy (see
     ``prefetch``), and x264's frame threads on that core only slow it down. Measured on 2
     cores, 512² at 25 fps: render + encode at 278-290 fps with one x264 thread, 232-247
-    with x264's own choice (three threads), the output byte for byte the same size."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) - 1)
+    with x264's own choice (three threads), the file the same size."""
+    return max(1, usable_cores() - 1)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, where the system has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 class _AudioTrack:
