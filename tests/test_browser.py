@@ -27,7 +27,7 @@ from skimage import data
 import avatarlab
 from avatarlab.server import ServerSettings, create_app
 from avatarlab.speech import synthesize
-from avatarlab.video import read_frames
+from avatarlab.video import read_frames, write_video
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -259,3 +259,44 @@ def test_api_docs_page_works_offline(browser, base_url):
     page.screenshot(path=str(SHOTS / "avatarlab-docs.png"), full_page=False)
     assert problems == []
     page.close()
+
+
+COLOUR_BARS = ((255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255), (255, 0, 255))
+SKIN_TONES = ((224, 172, 140), (141, 85, 36), (60, 40, 30))
+
+
+def test_browser_shows_the_videos_colours(browser, tmp_path):
+    """The colour matrix the encoder converts with and the one it tags the file with must
+    agree, or every video looks off in the browser (a BT.709 tag on this Chromium showed
+    pure blue as 243 and put 11 levels of blue into green)."""
+    colours = COLOUR_BARS + SKIN_TONES
+    bars = np.zeros((256, 64 * len(colours), 3), np.uint8)
+    for index, colour in enumerate(colours):
+        bars[:, 64 * index : 64 * (index + 1)] = colour
+    path = tmp_path / "bars.mp4"
+    write_video(path, [bars] * 10, fps=25, audio=None, sample_rate=22050)
+    page = browser.new_page()
+    page.route("http://colours.test/bars.mp4", lambda route: route.fulfill(path=str(path)))
+    page.route(
+        "http://colours.test/",
+        lambda route: route.fulfill(
+            content_type="text/html",
+            body="<video id=v muted src='bars.mp4'></video><canvas id=c></canvas>",
+        ),
+    )
+    page.goto("http://colours.test/")
+    page.wait_for_function("document.getElementById('v').readyState >= 2", timeout=15_000)
+    shown = page.evaluate(
+        """(n) => {
+            const video = document.getElementById('v'), canvas = document.getElementById('c');
+            canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+            const context = canvas.getContext('2d');
+            context.drawImage(video, 0, 0);
+            return [...Array(n).keys()].map((i) =>
+                [...context.getImageData(64 * i + 32, 128, 1, 1).data.slice(0, 3)]);
+        }""",
+        len(colours),
+    )
+    page.close()
+    error = np.abs(np.array(shown) - np.array(colours)).max(axis=1)
+    assert error.max() <= 4, dict(zip(colours, shown, strict=True))

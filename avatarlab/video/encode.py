@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import av
+import cv2
 import numpy as np
-from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
 
 from avatarlab.errors import InputError, OutputError
 
@@ -405,32 +405,49 @@ class _VideoTrack:
         ctx.gop_size = max(1, round(GOP_SECONDS * fps))
         ctx.thread_count = _encoder_threads()
         ctx.thread_type = "FRAME" if recipe.video_codec == "libx264" else "AUTO"
-        # sRGB input: tag BT.709 so players convert back with the matrix we used.
-        ctx.colorspace = ctx.color_primaries = ctx.color_trc = 1  # BT.709
+        # sRGB colours through BT.601's matrix (see ``yuv420``): tag it so players convert
+        # back with the same matrix; the primaries and transfer are sRGB's, BT.709's.
+        ctx.colorspace = 6  # SMPTE 170M, BT.601's matrix
+        ctx.color_primaries = ctx.color_trc = 1  # BT.709
         ctx.color_range = 1  # limited ("TV") range, what every player expects
         stream.options = dict(recipe.video_options)
         self._container, self._stream = container, stream
         self._width, self._height = width, height
-        self._reformatter = VideoReformatter()  # one swscale context, reused for every frame
         self._pts = 0
 
     def add(self, rgb: np.ndarray) -> None:
         if rgb.shape[0] != self._height or rgb.shape[1] != self._width:
             rgb = rgb[: self._height, : self._width]
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        frame = self._reformatter.reformat(
-            frame,
-            format="yuv420p",
-            dst_colorspace=Colorspace.ITU709,
-            dst_color_range=ColorRange.MPEG,
-            threads=1,
-        )
+        frame = av.VideoFrame.from_ndarray(yuv420(rgb), format="yuv420p")
         frame.pts = self._pts
         self._pts += 1
         self._container.mux(self._stream.encode(frame))
 
     def finish(self) -> None:
         self._container.mux(self._stream.encode(None))
+
+
+_LIMITED = np.round(128 + (np.arange(256) - 128) * 224 / 255).astype(np.uint8)
+"""Full-range chroma (0-255 around 128) to limited range (16-240)."""
+
+
+def yuv420(rgb: np.ndarray) -> np.ndarray:
+    """An RGB frame (even height and width) as planar YUV 4:2:0, BT.601 limited range, laid
+    out as FFmpeg's yuv420p: the Y rows, then the U and then the V plane.
+
+    OpenCV's vectorised conversions take a third of the CPU swscale's RGB path does here
+    (0.3 ms against 0.74 ms a 512² frame); they know BT.601's matrix, so the video is
+    tagged with it. OpenCV's own 4:2:0 output picks one pixel's colour in four, which
+    fringes sharp coloured edges, so its luma is kept and the chroma is taken from the
+    frame shrunk to half size, the mean of each 2×2 block, as swscale does."""
+    height, width = rgb.shape[:2]
+    planes = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
+    half = cv2.resize(rgb, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+    chroma = cv2.LUT(cv2.cvtColor(half, cv2.COLOR_RGB2YCrCb), _LIMITED)
+    flat, luma, quarter = planes.reshape(-1), height * width, height * width // 4
+    flat[luma : luma + quarter] = chroma[..., 2].reshape(-1)
+    flat[luma + quarter :] = chroma[..., 1].reshape(-1)
+    return planes
 
 
 def _encoder_threads() -> int:
