@@ -13,7 +13,16 @@ import numpy as np
 import pytest
 
 from avatarlab.errors import AudioError, InputError, OutputError
-from avatarlab.video import encode, prefetch, probe, read_audio, read_frames, write_video
+from avatarlab.video import (
+    encode,
+    frames_for,
+    prefetch,
+    probe,
+    read_audio,
+    read_frames,
+    write_parts,
+    write_video,
+)
 
 FPS = 25
 SR = 22050
@@ -211,6 +220,64 @@ def test_bad_frames(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no frames"):
         write_video(tmp_path / "out.mp4", iter([]), fps=FPS, audio=None, sample_rate=SR)
     assert leftovers(tmp_path) == []
+
+
+def test_parts_play_as_one_video_with_each_parts_frames_where_its_audio_is(
+    tmp_path: Path,
+) -> None:
+    """Sentences of 0.5, 0.3 and 0.7 s, given too many, too few and the right frames: each
+    part is fitted to end where its audio ends, and the whole matches write_video's."""
+    lengths = [0.5, 0.3, 0.7]
+    sounds = [tone(seconds, freq=300 + 200 * k) for k, seconds in enumerate(lengths)]
+    given = [20, 3, 18]
+    numbers = iter(range(1000))
+    parts = [
+        (sound, [frame(next(numbers)) for _ in range(n)])
+        for sound, n in zip(sounds, given, strict=True)
+    ]
+    done: list[int] = []
+    out = tmp_path / "parts.mp4"
+    info = write_parts(out, iter(parts), fps=FPS, sample_rate=SR, progress=done.append)
+    whole = np.concatenate(sounds)
+    assert info.n_frames == frames_for(len(whole), SR, FPS) == 38 == probe(out).n_frames
+    assert info.audio_duration == len(whole) / SR and done == list(range(1, 39))
+    shown = [frame_number(d) for d in read_frames(out)]
+    # Part 1 ends at frame 12 (12 of its 20), part 2 at 20 (its 3, padded by its last),
+    # part 3 at 38 (all 18).
+    assert shown == list(range(12)) + [20, 21, 22, 22, 22, 22, 22, 22] + list(range(23, 41))
+    joined = tmp_path / "joined.mp4"
+    write_video(joined, (frame(0) for _ in range(38)), fps=FPS, audio=whole, sample_rate=SR)
+    assert np.array_equal(read_audio(out, SR)[0], read_audio(joined, SR)[0])
+    assert leftovers(tmp_path) == sorted([out.name, joined.name])
+
+
+def test_parts_refuse_a_part_without_sound_or_with_other_channels(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="every part needs its audio"):
+        write_parts(tmp_path / "a.mp4", [(None, frames(5))], fps=FPS, sample_rate=SR)
+    stereo = np.stack([tone(0.2), tone(0.2)], axis=1)
+    mixed = [(tone(0.2), frames(5)), (stereo, frames(5))]
+    with pytest.raises(InputError, match="all be mono or all be stereo"):
+        write_parts(tmp_path / "b.mp4", mixed, fps=FPS, sample_rate=SR)
+    with pytest.raises(InputError, match="sample rate"):
+        write_parts(tmp_path / "c.mp4", [], fps=FPS, sample_rate=7)
+    with pytest.raises(InputError, match="no frames"):
+        write_parts(tmp_path / "d.mp4", [], fps=FPS, sample_rate=SR)
+    assert leftovers(tmp_path) == []
+
+
+def test_a_failing_part_leaves_nothing_and_stops_the_parts(tmp_path: Path) -> None:
+    closed = threading.Event()
+
+    def parts() -> Iterator[tuple[np.ndarray, Iterator[np.ndarray]]]:
+        try:
+            yield tone(0.4), frames(10)
+            raise RuntimeError("the voice broke")
+        finally:
+            closed.set()
+
+    with pytest.raises(RuntimeError, match="the voice broke"):
+        write_parts(tmp_path / "out.mp4", parts(), fps=FPS, sample_rate=SR)
+    assert closed.is_set() and leftovers(tmp_path) == []
 
 
 def write_audio(path: Path, codec: str, samples: np.ndarray, rate: int) -> None:
