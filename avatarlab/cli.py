@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -307,7 +308,7 @@ def _run_say(args: argparse.Namespace) -> int:
     _check_sidecars(args, has_words=True)
     with _ProgressBar(disabled=args.quiet) as bar:
         result = say(text, args.avatar, output=args.output, options=options, progress=bar.update)
-    return _report_video(result, args)
+    return _report_video(result, args, bar.elapsed)
 
 
 def _run_animate(args: argparse.Namespace) -> int:
@@ -325,7 +326,7 @@ def _run_animate(args: argparse.Namespace) -> int:
             options=options,
             progress=bar.update,
         )
-    return _report_video(result, args)
+    return _report_video(result, args, bar.elapsed)
 
 
 def _check_sidecars(args: argparse.Namespace, has_words: bool) -> None:
@@ -334,7 +335,7 @@ def _check_sidecars(args: argparse.Namespace, has_words: bool) -> None:
         raise InputError("subtitles and captions need the words: give --text or --text-file")
 
 
-def _report_video(result, args: argparse.Namespace) -> int:
+def _report_video(result, args: argparse.Namespace, spent: float) -> int:
     from .exports import write_sidecars
 
     sidecars = write_sidecars(
@@ -343,7 +344,6 @@ def _report_video(result, args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     video = result.video
-    spent = sum(result.timings.values())
     how = "" if result.lipsync == "voice" else f", lip-sync by {result.lipsync}"
     print(
         f"wrote {Path(video.path).resolve()} ({video.duration:.1f} s, "
@@ -374,7 +374,7 @@ def _run_dub(args: argparse.Namespace) -> int:
             options=options,
             progress=bar.update,
         )
-    return _report_video(result, args)
+    return _report_video(result, args, bar.elapsed)
 
 
 def _run_visemes(args: argparse.Namespace) -> int:
@@ -466,6 +466,12 @@ class _ProgressBar:
     def __init__(self, disabled: bool):
         self.disabled = disabled or not sys.stderr.isatty()
         self.bar = None
+        self.started = time.perf_counter()
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the bar was made: the stages overlap, so their times do not add up."""
+        return time.perf_counter() - self.started
 
     def update(self, stage: str, done: int, total: int) -> None:
         if self.disabled:
@@ -475,6 +481,8 @@ class _ProgressBar:
         if self.bar is None or self.bar.desc != stage:
             self.close()
             self.bar = tqdm(total=total, desc=stage, unit="frame", leave=False)
+        if total != self.bar.total:  # a script's frames are estimated while it is spoken
+            self.bar.total = total
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:

@@ -7,30 +7,42 @@ and keeps the two expensive loads (a voice, an avatar's rig) cached.
 from __future__ import annotations
 
 import functools
+import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from .clip import VIDEO_SUFFIXES, ClipAvatar, build_clip_avatar, read_clip
 from .errors import AudioError, InputError, OutputError
 from .face import crop_portrait, default_avatar, find_face, load_image
-from .motion import MotionOptions, make_track
+from .motion import MotionOptions, join_tracks, make_track
 from .motion.idle import IdleOptions
 from .motion.lipsync import LipsyncOptions
 from .options import FITS, Options
 from .render import Rig, build_rig, render_frames
-from .speech import synthesize, synthesize_sentences
+from .speech import join_utterances, synthesize, synthesize_sentences
 from .types import Portrait, Track, Utterance
-from .video import VideoInfo, prefetch, probe, read_audio, resolve_format, write_video
+from .video import (
+    VideoInfo,
+    frames_for,
+    prefetch,
+    probe,
+    read_audio,
+    resolve_format,
+    write_parts,
+    write_video,
+)
 
 Progress = Callable[[str, int, int], None]
 """Called as progress(stage, done, total); stages: "voice", "face", "render"."""
 
 DEFAULT_AVATAR = "astronaut"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -62,7 +74,9 @@ class Result:
     avatar: AnyAvatar
     options: Options
     timings: dict[str, float] = field(default_factory=dict)
-    """Seconds spent per stage: speech or align, face, motion, render (with encoding)."""
+    """Seconds spent per stage: speech or align, face, motion, render (with encoding). In
+    ``say`` the speech runs alongside the render, so the stages add up to more than the
+    time it took."""
     lipsync: str = "voice"
     """Where the phones came from: the voice's own timeline, or for recorded speech
     ``alignment``, ``recognition`` or ``energy`` (see ``avatarlab.align``)."""
@@ -153,17 +167,21 @@ def _loaded(
     )
 
 
-def mixed_under(
-    soundtrack: np.ndarray, avatar: ClipAvatar, sample_rate: int, volume: float
-) -> np.ndarray:
-    """The speech with the clip's own sound under it at ``volume``, for as long as the clip
-    plays forwards (its sound is not looped)."""
+def clip_sound(avatar: ClipAvatar, sample_rate: int) -> np.ndarray:
+    """The clip's own sound, mono at ``sample_rate``, to mix under new speech."""
     if not avatar.clip.has_audio:
         raise InputError(f"{Path(avatar.source).name} has no sound to mix under the speech")
-    original, _ = read_audio(avatar.source, sample_rate)
+    return read_audio(avatar.source, sample_rate)[0]
+
+
+def mixed_under(
+    soundtrack: np.ndarray, original: np.ndarray, volume: float, start: int = 0
+) -> np.ndarray:
+    """The speech with ``original`` (the clip's sound) under it at ``volume``, from sample
+    ``start`` of it on, for as long as the clip plays forwards (its sound is not looped)."""
     under = np.zeros(len(soundtrack), np.float32)
-    length = min(len(original), len(under))
-    under[:length] = volume * original[:length]
+    piece = original[start : start + len(soundtrack)]
+    under[: len(piece)] = volume * piece
     if soundtrack.ndim == 2:
         under = under[:, None]
     return np.clip(soundtrack + under, -1.0, 1.0).astype(np.float32)
@@ -199,17 +217,111 @@ def say(
     >>> result.video_path, result.utterance.phones[:2]  # doctest: +SKIP
 
     Any field of ``Options`` can be given as a keyword (``voice=``, ``size=``, ``seed=`` ...).
+    The voice speaks sentence by sentence on a thread of its own while the frames of the
+    sentences it has spoken are drawn and encoded (as ``stream`` does, into one file), so
+    ``timings["speech"]`` overlaps ``timings["render"]``.
     """
     options = (options or Options()).updated(**settings)
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    utterance = synthesize(
+    sentences = synthesize_sentences(
         text, options.voice, speed=options.speed, deterministic=not options.varied_voice
     )
-    timings["speech"] = time.perf_counter() - started
-    return render_utterance(
-        utterance, avatar, output=output, options=options, progress=progress, timings=timings
+    timings: dict[str, float] = {}
+    mark = time.perf_counter()
+    avatar = _loaded(avatar, options, progress)
+    timings["face"] = time.perf_counter() - mark
+    path = Path(output) if output else default_output(options)
+    fmt = resolve_format(path, options.format)
+    spoken = prefetch(_timed(sentences, timings, "speech"), depth=SENTENCES_AHEAD)
+    try:
+        mark = time.perf_counter()
+        first = next(spoken)
+        chunks: list[Chunk] = []
+        expected = _FrameEstimate(text)
+        parts = _parts(itertools.chain([first], spoken), avatar, options, chunks, expected)
+        report = (lambda done: progress("render", done, expected.frames)) if progress else None
+        video = write_parts(
+            path,
+            parts,
+            fps=options.fps,
+            sample_rate=first.sample_rate,
+            format=fmt,
+            progress=report,
+        )
+        timings["render"] = time.perf_counter() - mark
+    finally:
+        spoken.close()
+    if progress:
+        progress("render", video.n_frames, video.n_frames)
+    return Result(
+        video=video,
+        utterance=join_utterances([chunk.utterance for chunk in chunks], text),
+        track=join_tracks([chunk.track for chunk in chunks]),
+        avatar=avatar,
+        options=options,
+        timings=timings,
     )
+
+
+SENTENCES_AHEAD = 64
+"""How far the voice may run ahead of the frames, in sentences (the audio is small)."""
+
+
+def _timed(items: Iterator[T], timings: dict[str, float], stage: str) -> Iterator[T]:
+    """``items``, adding the time spent making each to ``timings[stage]``."""
+    timings[stage] = 0.0
+    while True:
+        mark = time.perf_counter()
+        item = next(items, None)
+        timings[stage] += time.perf_counter() - mark
+        if item is None:
+            return
+        yield item
+
+
+class _FrameEstimate:
+    """The frames a script will take, guessed from the frames per character of the
+    sentences spoken so far: the voice is still reading the rest while frames are written."""
+
+    def __init__(self, text: str):
+        self._characters = max(1, sum(not c.isspace() for c in text))
+        self._spoken = 0
+        self.frames = 1
+
+    def spoken(self, utterance: Utterance, frames_so_far: int) -> None:
+        self._spoken += sum(not c.isspace() for c in utterance.text)
+        share = min(1.0, self._spoken / self._characters) or 1.0
+        self.frames = max(frames_so_far, round(frames_so_far / share))
+
+
+def _parts(
+    sentences: Iterator[Utterance],
+    avatar: AnyAvatar,
+    options: Options,
+    chunks: list[Chunk],
+    expected: _FrameEstimate,
+) -> Iterator[tuple[np.ndarray, Iterator[np.ndarray]]]:
+    """(audio, frames) for each sentence, as ``write_parts`` takes them; each chunk is kept
+    in ``chunks`` for the result."""
+    original = None
+    for chunk in _chunks(sentences, avatar, options):
+        chunks.append(chunk)
+        if original is None:
+            original = _sound_under(avatar, options, chunk.utterance.sample_rate)
+        expected.spoken(chunk.utterance, chunk.first_frame + chunk.n_frames)
+        audio, frames = chunk.utterance.audio, chunk.frames
+        if original is not None:
+            start = round(chunk.start * chunk.utterance.sample_rate)
+            audio = mixed_under(audio, original, options.original_audio, start)
+        if options.captions:
+            frames = _captioned(frames, chunk.utterance, options.fps)
+        yield audio, frames
+
+
+def _sound_under(avatar: AnyAvatar, options: Options, sample_rate: int) -> np.ndarray | None:
+    """The clip's sound to mix under the speech, when the options ask for it."""
+    if isinstance(avatar, ClipAvatar) and options.original_audio > 0:
+        return clip_sound(avatar, sample_rate)
+    return None
 
 
 def render_utterance(
@@ -238,8 +350,9 @@ def render_utterance(
     fmt = resolve_format(path, options.format)
     if soundtrack is None:
         soundtrack = utterance.audio
-    if isinstance(avatar, ClipAvatar) and options.original_audio > 0:
-        soundtrack = mixed_under(soundtrack, avatar, utterance.sample_rate, options.original_audio)
+    original = _sound_under(avatar, options, utterance.sample_rate)
+    if original is not None:
+        soundtrack = mixed_under(soundtrack, original, options.original_audio)
     frames = avatar.frames(track)
     if options.captions:
         frames = _captioned(frames, utterance, options.fps)
@@ -447,8 +560,12 @@ class Chunk:
     """Seconds from the start of the whole speech to this chunk's first sample."""
     utterance: Utterance
     """This sentence only; its times are relative to ``start``."""
+    track: Track
+    """What the face does on each of this chunk's frames."""
     frames: Iterator[np.ndarray]
     """Rendered lazily: read them before asking for the next chunk."""
+    first_frame: int
+    """This chunk's first frame within the whole."""
     n_frames: int
     fps: float
 
@@ -471,25 +588,38 @@ def stream(
     """
     options = (options or Options()).updated(**settings)
     avatar = _loaded(avatar, options)
-    motion = motion_options(options)
-    samples, frames_done = 0, 0
     sentences = synthesize_sentences(
         text, options.voice, speed=options.speed, deterministic=not options.varied_voice
     )
+    yield from _chunks(sentences, avatar, options)
+
+
+def _chunks(sentences: Iterable[Utterance], avatar: AnyAvatar, options: Options) -> Iterator[Chunk]:
+    """A chunk per sentence: its frames end where its audio ends (``frames_for`` the audio
+    so far, as ``write_parts`` fits them), and its track carries the motion on."""
+    motion = motion_options(options)
+    samples, frames_done = 0, 0
     for index, utterance in enumerate(sentences):
         start = samples / utterance.sample_rate
         samples += len(utterance.audio)
-        frames_end = max(frames_done + 1, round(samples / utterance.sample_rate * options.fps))
+        frames_end = max(frames_done + 1, frames_for(samples, utterance.sample_rate, options.fps))
         n_frames = frames_end - frames_done
         track = make_track(
-            utterance, motion, start=frames_done / options.fps, part=index, n_frames=n_frames
+            utterance,
+            motion,
+            start=frames_done / options.fps,
+            part=index,
+            n_frames=n_frames,
+            heard_from=start,
         )
-        frames_done = frames_end
         yield Chunk(
             index=index,
             start=start,
             utterance=utterance,
-            frames=avatar.frames(track, first_frame=frames_end - n_frames),
+            track=track,
+            frames=avatar.frames(track, first_frame=frames_done),
+            first_frame=frames_done,
             n_frames=n_frames,
             fps=options.fps,
         )
+        frames_done = frames_end

@@ -6,6 +6,7 @@ import pytest
 from skimage import data
 
 import avatarlab
+import avatarlab.pipeline
 from avatarlab.measure import CLOSED_GAP, lipsync_figures
 from avatarlab.video import probe, read_frames
 
@@ -105,3 +106,50 @@ def test_captions_are_burned_into_the_bottom_of_the_picture(tmp_path):
     a, b = (list(read_frames(r.video_path))[middle].astype(float) for r in (plain, captioned))
     assert np.abs(a[200:] - b[200:]).mean() > 10  # text on a dark box, bottom fifth
     assert np.abs(a[:150] - b[:150]).mean() < 1  # the face above is untouched
+
+
+FIVE_SENTENCES = "Bob paid. Mia made a map. Pam bought a bike. Ben met me. Maybe pop by."
+
+
+def test_the_voice_speaks_on_while_the_first_frames_are_written(tmp_path, monkeypatch):
+    """say renders each sentence as soon as it is spoken: the first frames are encoded
+    before the last sentence has been synthesized, and the result is the whole speech."""
+    events = []
+    speak = avatarlab.pipeline.synthesize_sentences
+
+    def logged(*args, **kwargs):
+        for index, sentence in enumerate(speak(*args, **kwargs)):
+            events.append(("spoken", index))
+            yield sentence
+
+    def progress(stage, done, total):
+        assert 0 < done <= total
+        events.append((stage, done, total))
+
+    monkeypatch.setattr(avatarlab.pipeline, "synthesize_sentences", logged)
+    result = avatarlab.say(FIVE_SENTENCES, output=tmp_path / "a.mp4", size=256, progress=progress)
+    first_frame = events.index(_first(events))
+    assert first_frame < events.index(("spoken", 4))
+    whole = avatarlab.synthesize(FIVE_SENTENCES)
+    assert np.array_equal(result.utterance.audio, whole.audio)
+    assert [p.symbol for p in result.utterance.phones] == [p.symbol for p in whole.phones]
+    starts = np.array([p.start for p in result.utterance.phones])
+    assert np.abs(starts - [p.start for p in whole.phones]).max() < 1e-9
+    assert result.utterance.text == FIVE_SENTENCES
+    assert [w.text for w in result.utterance.words] == [w.text for w in whole.words]
+    ends = np.array([w.end for w in result.utterance.words])
+    assert np.abs(ends - [w.end for w in whole.words]).max() < 1e-9
+    n = result.video.n_frames
+    assert (
+        n
+        == result.track.n_frames
+        == probe(result.video_path).n_frames
+        == round(whole.duration * 25)
+    )
+    assert events[-1] == ("render", n, n)
+    figures = lipsync_figures(result.video_path, result.utterance.phones, 25.0)
+    assert max(figures.bilabial_gaps) < CLOSED_GAP and figures.open_closed_ratio > 3.0
+
+
+def _first(events):
+    return next(event for event in events if event[0] == "render")

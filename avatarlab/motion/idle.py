@@ -155,8 +155,9 @@ def idle_track(
     options: IdleOptions = IdleOptions(),
     start: float = 0.0,
     part: int = 0,
+    offset: float = 0.0,
 ) -> dict[str, np.ndarray]:
-    """Blink, gaze, brows and head angles for each frame.
+    """Blink, gaze, brows and head angles for each frame (``offset``: see ``make_track``).
 
     For speech rendered in parts (streaming), ``start`` is where this part begins in the
     whole and ``part`` its number: the slow head and brow drift is a function of absolute
@@ -169,7 +170,7 @@ def idle_track(
     clock = start + times
     schedule = np.random.default_rng([seed, 1])  # the same blink rhythm across parts
     blinks = blink_times(n_frames / fps, utterance.pauses, schedule, options, start=start)
-    stress = emphasis(utterance, times)
+    stress = emphasis(utterance, times + offset)
     head = options.head_motion
     gaze_x, gaze_y = saccades(times, events, 0.04 * options.gaze_motion)
     brows = np.clip(0.6 * stress + slow_noise(clock, drift, 0.1), 0, 1)

@@ -68,16 +68,18 @@ def mouth_track(
     n_frames: int,
     fps: float,
     options: LipsyncOptions = LipsyncOptions(),
+    offset: float = 0.0,
 ) -> dict[str, np.ndarray]:
-    """Mouth parameters for each frame, keyed by the ``Track`` field they fill."""
-    duration = n_frames / fps
+    """Mouth parameters for each frame, keyed by the ``Track`` field they fill. ``offset``:
+    seconds from the phones' zero to the first frame's start (see ``make_track``)."""
+    duration = n_frames / fps + offset
     segs = segments(phones, duration)
-    times = frame_times(n_frames, fps) + options.lead
+    times = frame_times(n_frames, fps) + offset + options.lead
     values = _blend(segs, times, options)
     scale = options.articulation
     values["mouth_open"] = np.clip(values["mouth_open"] * scale, 0.0, 1.0)
     values["jaw"] = np.clip(values["jaw"] * scale, 0.0, 1.0)
-    _enforce_contacts(values, segs, times, fps)
+    _enforce_contacts(values, segs, times, fps, offset)
     return {name: values[name].astype(np.float32) for name in MOUTH_FIELDS}
 
 
@@ -133,13 +135,17 @@ def _blend(
 
 
 def _enforce_contacts(
-    values: dict[str, np.ndarray], segs: list[Segment], times: np.ndarray, fps: float
+    values: dict[str, np.ndarray],
+    segs: list[Segment],
+    times: np.ndarray,
+    fps: float,
+    offset: float,
 ) -> None:
     """Shut the lips on every p/b/m and tuck them on every f/v, however short the phone."""
     for seg in segs:
         if seg.viseme not in CONTACT_VISEMES:
             continue
-        frames = _contact_frames(seg, times, fps)
+        frames = _contact_frames(seg, times, fps, offset)
         if seg.viseme == "PP":
             values["mouth_open"][frames] = 0.0
             # Pressed lips cannot also be far dropped or pursed.
@@ -150,11 +156,11 @@ def _enforce_contacts(
             values["mouth_open"][frames] = np.minimum(values["mouth_open"][frames], 0.1)
 
 
-def _contact_frames(seg: Segment, times: np.ndarray, fps: float) -> np.ndarray:
+def _contact_frames(seg: Segment, times: np.ndarray, fps: float, offset: float) -> np.ndarray:
     """Frames whose (led) moment falls inside the segment, plus the frame on screen at the
     phone's middle, so the contact is seen both early and exactly when it is heard."""
     inside = np.flatnonzero((times >= seg.start) & (times < seg.end))
-    heard = min(int(0.5 * (seg.start + seg.end) * fps), len(times) - 1)
+    heard = min(int((0.5 * (seg.start + seg.end) - offset) * fps), len(times) - 1)
     if heard < 0:
         return inside
     return np.union1d(inside, [heard]).astype(int)

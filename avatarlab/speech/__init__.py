@@ -9,6 +9,7 @@ from avatarlab.speech.synthesis import (
     DEFAULT_MAX_CHARS,
     FASTEST,
     SLOWEST,
+    join_utterances,
     synthesize,
     synthesize_sentences,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "VOICES_ENV",
     "Voice",
     "VoiceInfo",
+    "join_utterances",
     "list_voices",
     "load_voice",
     "synthesize",

@@ -8,7 +8,7 @@ every time offset by the exact number of samples before it.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -181,6 +181,23 @@ def _utterance(sentences: Sequence[SpokenSentence], text: str) -> Utterance:
         offset += sentence.n_samples
     audio = np.concatenate([sentence.audio for sentence in sentences]).astype(np.float32)
     return Utterance(audio, sample_rate, tuple(phones), tuple(words), text, tuple(pauses))
+
+
+def join_utterances(parts: Sequence[Utterance], text: str) -> Utterance:
+    """The utterances of consecutive sentences (``synthesize_sentences``'s) as one: each
+    part's times move by the audio before it."""
+    phones: list[Phone] = []
+    words: list[Word] = []
+    pauses: list[float] = []
+    offset = 0
+    for part in parts:
+        start = offset / part.sample_rate
+        phones.extend(replace(p, start=p.start + start, end=p.end + start) for p in part.phones)
+        words.extend(replace(w, start=w.start + start, end=w.end + start) for w in part.words)
+        pauses.extend(pause + start for pause in part.pauses)
+        offset += len(part.audio)
+    audio = np.concatenate([part.audio for part in parts]).astype(np.float32)
+    return Utterance(audio, parts[0].sample_rate, tuple(phones), tuple(words), text, tuple(pauses))
 
 
 def _phones(sentence: SpokenSentence, offset: int) -> list[Phone]:

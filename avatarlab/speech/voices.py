@@ -227,9 +227,15 @@ def _read_piper_model(model_path: Path) -> onnx.ModelProto:
 
 
 def _open_session(model: onnx.ModelProto, model_path: Path) -> onnxruntime.InferenceSession:
+    options = onnxruntime.SessionOptions()
+    # Idle pool threads sleep instead of spinning: the voice speaks while frames are drawn
+    # and encoded (see ``pipeline.say``), and a spinning thread takes the CPU they need.
+    # Alone, synthesis is 5 % slower for it and takes 8 % less CPU (34.7 s of speech:
+    # 1.93 s against 1.83 s, 3.33 CPU-s against 3.63).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return onnxruntime.InferenceSession(
-            model.SerializeToString(), providers=["CPUExecutionProvider"]
+            model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
         )
     except Exception as error:  # onnxruntime raises its own untyped failures
         raise VoiceError(
