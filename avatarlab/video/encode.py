@@ -439,7 +439,7 @@ def _encode(job: _Job, tmp: Path, media: _Media) -> tuple[int, int, int, int | N
             with _output_errors(job.path):
                 video.add(item)
                 if audio is not None:
-                    audio.feed_until((written + 1) / job.fps)
+                    audio.keep_up((written + 1) / job.fps)
             written += 1
             if job.progress is not None:
                 job.progress(written)
@@ -580,12 +580,19 @@ class _AudioTrack:
         self.received = 0  # input samples received
         self._fed = 0  # input samples consumed
         self._pts = 0  # output samples encoded
+        self._ahead = 0.0  # seconds of sound fed so far (or asked for, where it ran out)
 
     def extend(self, samples: np.ndarray) -> None:
         if _channels(samples) != self._channels:
             raise InputError("the parts' audio must all be mono or all be stereo")
         self._waiting.append(samples)
         self.received += len(samples)
+
+    def keep_up(self, seconds: float) -> None:
+        """Have the sound at least ``seconds`` in, fed a step (``AUDIO_STEP``) ahead."""
+        if seconds > self._ahead:
+            self._ahead = seconds + AUDIO_STEP
+            self.feed_until(self._ahead)
 
     def feed_until(self, seconds: float) -> None:
         end = self.received
@@ -638,6 +645,13 @@ class _AudioTrack:
             frame.time_base = Fraction(1, self._stream.codec_context.sample_rate)
             self._pts += frame.samples
             self._container.mux(self._stream.encode(frame))
+
+
+AUDIO_STEP = 0.5
+"""Seconds of sound fed to its encoder at a time. Each feed is a few calls into FFmpeg,
+each giving up the GIL and then waiting to get it back from the renderer's thread: fed
+every frame, render + encode ran at 229-239 fps, fed every half second at 247-258 (the
+same run). Half a second of interleaving is nothing to a browser."""
 
 
 _END = object()
