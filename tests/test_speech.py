@@ -6,7 +6,10 @@ import math
 from pathlib import Path
 
 import numpy as np
+import onnx
+import onnxruntime
 import pytest
+from onnx import helper, numpy_helper
 
 from avatarlab.errors import InputError, VoiceError
 from avatarlab.speech import (
@@ -17,8 +20,10 @@ from avatarlab.speech import (
     synthesize,
     synthesize_sentences,
 )
+from avatarlab.speech.conv2d import as_2d_convolutions
+from avatarlab.speech.noise import NOISE_INPUT, feed_noise_from_input, fixed_noise_table
 from avatarlab.speech.timeline import VOWEL_LETTERS, fold_alignments
-from avatarlab.speech.voices import bundled_model_path, config_path_of
+from avatarlab.speech.voices import _read_piper_model, bundled_model_path, config_path_of
 from avatarlab.types import Utterance
 
 GREETING = "Hello, I'm your new tutor. Let's begin with a short story!"
@@ -272,3 +277,87 @@ def test_list_voices_reads_configs_only(voices_folder: Path) -> None:
     assert (listed["tutor"].sample_rate, listed["tutor"].language) == (22050, "en_US")
     assert "broken" not in listed
     assert load_voice("en_US-joe-medium").name == "en_US-joe-medium"
+
+
+# --- the model as onnxruntime runs it ---------------------------------------------------------
+
+
+def _session(model: onnx.ModelProto) -> onnxruntime.InferenceSession:
+    return onnxruntime.InferenceSession(
+        model.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+
+
+def _convolutions(opset: int) -> onnx.ModelProto:
+    """1-D convolutions of every kind a voice has: padded, dilated, strided, grouped, a
+    weight two nodes share, and a transposed one that upsamples."""
+    rng = np.random.default_rng(3)
+    weights = {
+        "w_dilated": rng.normal(size=(8, 4, 3)),
+        "w_grouped": rng.normal(size=(8, 4, 5)),
+        "w_down": rng.normal(size=(4, 8, 3)),
+        "w_up": rng.normal(size=(8, 4, 4)),
+        "b_up": rng.normal(size=4),
+    }
+    initializers = [
+        numpy_helper.from_array(value.astype(np.float32), name) for name, value in weights.items()
+    ]
+    nodes = [
+        helper.make_node("Conv", ["x", "w_dilated"], ["a"], dilations=[3], pads=[3, 3]),
+        helper.make_node("LeakyRelu", ["a"], ["a_lrelu"], alpha=0.1),
+        helper.make_node("Conv", ["a_lrelu", "w_grouped"], ["b"], group=2, pads=[2, 2]),
+        helper.make_node("Conv", ["b", "w_down"], ["c"], strides=[2], pads=[1, 1]),
+        helper.make_node("Conv", ["c", "w_dilated"], ["d"], dilations=[3], pads=[3, 3]),
+        helper.make_node(
+            "ConvTranspose",
+            ["d", "w_up", "b_up"],
+            ["y"],
+            strides=[2],
+            pads=[1, 1],
+            output_padding=[1],
+        ),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "convolutions",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 4, None])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)],
+        initializers,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+@pytest.mark.parametrize("opset", [11, 15])
+def test_1d_convolutions_run_as_2d_ones_with_the_same_result(opset: int) -> None:
+    signal = np.random.default_rng(4).normal(size=(1, 4, 57)).astype(np.float32)
+    expected = _session(_convolutions(opset)).run(None, {"x": signal})[0]
+    model = _convolutions(opset)
+    assert as_2d_convolutions(model) == 5
+    ops = [node.op_type for node in model.graph.node]
+    assert ops.count("Unsqueeze") == ops.count("Squeeze") == 5
+    weights = [list(t.dims) for t in model.graph.initializer if t.name.startswith("w_")]
+    assert sorted(weights) == [[4, 8, 1, 3], [8, 4, 1, 3], [8, 4, 1, 4], [8, 4, 1, 5]]
+    got = _session(model).run(None, {"x": signal})[0]
+    assert got.shape == expected.shape == (1, 4, 59)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_the_bundled_voice_speaks_the_same_with_2d_convolutions() -> None:
+    def model() -> onnx.ModelProto:
+        loaded = _read_piper_model(bundled_model_path())
+        feed_noise_from_input(loaded)
+        return loaded
+
+    rewritten = model()
+    assert as_2d_convolutions(rewritten) == 132  # every one, the transposed ones too
+    ids = np.array([[1, 0, 20, 0, 59, 0, 121, 0, 24, 0, 14, 0, 2]], np.int64)
+    feed = {
+        "input": ids,
+        "input_lengths": np.array([ids.shape[1]], np.int64),
+        "scales": np.array([0.667, 1.0, 0.8], np.float32),
+        NOISE_INPUT: fixed_noise_table(),
+    }
+    expected = _session(model()).run(None, feed)[0]
+    got = _session(rewritten).run(None, feed)[0]
+    assert got.shape == expected.shape and expected.size > 4000
+    assert np.abs(got - expected).max() < 1e-3 * np.abs(expected).max()

@@ -22,6 +22,7 @@ from piper.config import PhonemeType, PiperConfig
 from piper.patch_voice_with_alignment import add_alignment_output
 
 from avatarlab.errors import VoiceError
+from avatarlab.speech.conv2d import as_2d_convolutions
 from avatarlab.speech.noise import NoiseFedSession, feed_noise_from_input, fixed_noise_table
 
 VOICES_ENV = "AVATARLAB_VOICES"
@@ -190,6 +191,7 @@ def _load_pipers(model_path: Path, config_path: Path) -> tuple[PiperVoice, Piper
     """
     model = _read_piper_model(model_path)
     draws_noise = feed_noise_from_input(model) > 0
+    as_2d_convolutions(model)
     session = _open_session(model, model_path)
     config = PiperConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
     if not draws_noise:  # nothing random in it: repeatable as it is
