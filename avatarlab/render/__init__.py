@@ -33,33 +33,25 @@ def render_frame(rig: Rig, pose: FacePose) -> np.ndarray:
 
 def render_frames(rig: Rig, track: Track) -> Iterator[np.ndarray]:
     """Frames one at a time, so a long video never sits in memory."""
-    _single_threaded_opencv()
+    _single_threaded_libraries()
     for index in range(track.n_frames):
-        with _single_threaded_blas():
-            frame = render_frame(rig, track.frame(index))
-        yield frame
+        yield render_frame(rig, track.frame(index))
 
 
 @functools.lru_cache(maxsize=1)
-def _single_threaded_opencv() -> None:
-    """OpenCV splits each remap and blur of a frame over its own thread pool; the pieces
-    are small and the pool's threads then compete with the video encoder for two cores.
+def _single_threaded_libraries() -> None:
+    """OpenCV splits each remap and blur of a frame over its own thread pool, and
+    OpenBLAS each of its matrix products; the pieces are small, and the pools' threads
+    then compete with the video encoder for two cores (measured in stop 7: render+encode
+    at 0.45 of the encode-only rate with OpenBLAS's helper spinning, 0.67 without).
     Frames are rendered on one thread while the encoder runs on the other (see
-    ``video.prefetch``), so OpenCV keeps to the thread that calls it. Process-wide."""
+    ``video.prefetch``), so both libraries keep to the thread that calls them.
+
+    Process-wide and for good, once the first frame is drawn: limiting OpenBLAS around
+    each frame instead (threadpoolctl's context) cost render + encode 6 % of its frame
+    rate in alternating runs."""
     cv2.setNumThreads(1)
-
-
-@functools.lru_cache(maxsize=1)
-def _blas_pools() -> ThreadpoolController:
-    return ThreadpoolController()
-
-
-def _single_threaded_blas():
-    """A frame's matrix products are small: on two threads OpenBLAS's helper then spins,
-    taking the CPU the video encoder runs on while frames are rendered (measured in stop 7:
-    render+encode at 0.45 of the encode-only rate with it, 0.67 without). The limit is
-    process-wide while held, so it is held for one frame at a time."""
-    return _blas_pools().limit(limits=1, user_api="blas")
+    ThreadpoolController().limit(limits=1, user_api="blas")
 
 
 __all__ = ["Rig", "build_rig", "render_frame", "render_frames"]
