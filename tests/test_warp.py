@@ -7,7 +7,6 @@ largest poses the motion can ask for (``extreme_poses``).
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 from extreme_poses import extreme_poses
@@ -18,7 +17,13 @@ from avatarlab.face.mesh import signed_areas
 from avatarlab.render import render_frame
 from avatarlab.render.deform import frame_geometry
 from avatarlab.render.mesh import unfold
-from avatarlab.render.warp import _barycentric, backward_grid, backward_points, move_mesh
+from avatarlab.render.warp import (
+    _barycentric,
+    backward_grid,
+    backward_points,
+    move_mesh,
+    sample_map,
+)
 from avatarlab.types import FacePose
 
 POSES = extreme_poses()
@@ -122,9 +127,8 @@ def test_dense_backward_map_never_reverses(astronaut):
     rig = astronaut.rig
     vertices = frame_geometry(rig.shape, rig.mesh, rig.fields, WIDE).vertices
     grid = backward_grid(rig.mesh, rig.grid, move_mesh(rig.mesh, vertices))
-    height, width = rig.grid.pixel_x.shape
-    dense = cv2.resize(grid, (width, height), interpolation=cv2.INTER_LINEAR)
-    map_x, map_y = rig.grid.pixel_x + dense[..., 0], rig.grid.pixel_y + dense[..., 1]
+    positions = sample_map(rig.grid, grid)
+    map_x, map_y = positions[..., 0], positions[..., 1]
     dxdu, dxdv = np.gradient(map_x, axis=1), np.gradient(map_x, axis=0)
     dydu, dydv = np.gradient(map_y, axis=1), np.gradient(map_y, axis=0)
     assert (dxdu * dydv - dxdv * dydu).min() > 0

@@ -33,9 +33,9 @@ class WarpGrid:
     where ``cv2.resize`` samples: upsampling the grid to the box is then one resize."""
     step: float
     """Pixels between nodes (across)."""
-    pixel_x: np.ndarray
-    """Box-sized absolute pixel coordinates (float32) of every pixel in the box."""
-    pixel_y: np.ndarray
+    pixels: np.ndarray
+    """Box-sized h×w×2 absolute (x, y) pixel coordinates (float32) of every pixel in the box,
+    the layout ``cv2.remap`` takes as one map."""
 
 
 def build_grid(box: tuple[int, int, int, int], step: float) -> WarpGrid:
@@ -46,7 +46,8 @@ def build_grid(box: tuple[int, int, int, int], step: float) -> WarpGrid:
     gy = y0 + (np.arange(gh) + 0.5) * (height / gh) - 0.5
     nodes = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
     px, py = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-    return WarpGrid(nodes=nodes, shape=(gh, gw), step=width / gw, pixel_x=px + x0, pixel_y=py + y0)
+    pixels = np.stack([px + x0, py + y0], axis=-1)
+    return WarpGrid(nodes=nodes, shape=(gh, gw), step=width / gw, pixels=pixels)
 
 
 def rest_triangle(mesh: WarpMesh, points: np.ndarray) -> np.ndarray:
@@ -199,10 +200,15 @@ def backward_grid(mesh: WarpMesh, grid: WarpGrid, moved: MovedMesh) -> np.ndarra
     return (source - grid.nodes).reshape(gh, gw, 2).astype(np.float32)
 
 
+def sample_map(grid: WarpGrid, backward: np.ndarray) -> np.ndarray:
+    """Where each pixel of the box samples the photo: h×w×2 absolute (x, y), float32."""
+    height, width = grid.pixels.shape[:2]
+    dense = cv2.resize(backward, (width, height), interpolation=cv2.INTER_LINEAR)
+    dense += grid.pixels
+    return dense
+
+
 def warp_image(image: np.ndarray, grid: WarpGrid, backward: np.ndarray) -> np.ndarray:
     """The box of ``image`` resampled through the backward map (box-sized result)."""
-    height, width = grid.pixel_x.shape
-    dense = cv2.resize(backward, (width, height), interpolation=cv2.INTER_LINEAR)
-    map_x = grid.pixel_x + dense[..., 0]
-    map_y = grid.pixel_y + dense[..., 1]
-    return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    positions = sample_map(grid, backward)
+    return cv2.remap(image, positions, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
