@@ -269,6 +269,10 @@ def _interior(
     tongue_tip: float,
     visible: np.ndarray,
 ) -> np.ndarray:
+    """The drawn inside of the mouth. Every pixel is a mix of three colours, the cavity's,
+    the tongue's and the teeth's: the shading works on each colour's share (one value a
+    pixel) and the colours are mixed once at the end, a third of the arithmetic of
+    shading the colour image itself."""
     height, width = shape
     centre, along, down, half = _mouth_axes(geometry)
     rel_x = (np.arange(width, dtype=np.float32) + np.float32(origin[0] - centre[0]))[None, :]
@@ -278,19 +282,20 @@ def _interior(
     depth = (rel_x * down32[0] + rel_y * down32[1]) / np.float32(unit)  # below the teeth
     # The cavity: darkest deep inside, a little lighter towards the corners and the lips.
     throat = np.exp(-(across**2) / 0.5 - ((depth - 0.15) / 0.18) ** 2)
-    canvas = look.cavity[None, None, :] * (1.0 - 0.45 * throat)[..., None]
+    cavity = 1.0 - 0.45 * throat
     upper, lower = geometry.upper_teeth_edge, geometry.lower_teeth_edge
     # The tongue lies on the floor of the mouth, its back rising a little above the lower
     # teeth; lit from the front, darker further in.
     tongue_top = _depth_of(lower, centre, down, unit) - 0.1
     spread = np.square(across * np.float32(1 / 0.8))
-    body = _smoothstep((depth - tongue_top) / 0.08) * np.exp(-np.square(spread))
+    body = 0.85 * _smoothstep((depth - tongue_top) / 0.08) * np.exp(-np.square(spread))
     lit = 0.55 + 0.45 * _smoothstep((depth - tongue_top) / 0.2)
-    tongue_colour = look.tongue[None, None, :] * lit[..., None] * 0.75
-    canvas += (0.85 * body)[..., None] * (tongue_colour - canvas)
+    cavity *= 1.0 - body
+    tongue = body * lit * 0.75
     if tongue_tip > 0.05:  # th, l: the tip rises behind the upper teeth
         tip = np.exp(-((across / 0.35) ** 2) - ((depth - 0.02) / 0.05) ** 2) * tongue_tip
-        canvas += tip[..., None] * (look.tongue - canvas)
+        cavity *= 1.0 - tip
+        tongue += tip * (1.0 - tongue)
     # The dental arch turns away towards the corners: the teeth there are in shadow.
     across_shade = (1.0 - 0.25 * across**2) * (
         1.0 - 0.65 * _smoothstep((np.abs(across) - 0.45) / 0.55)
@@ -303,10 +308,13 @@ def _interior(
         (depth - edge_depth + TEETH_LIT_BAND) / TEETH_LIT_BAND
     )
     shade = across_shade * crown * under_lip * visible
+    teeth = np.zeros_like(cavity)
+    shares = (cavity, tongue, teeth)
     lower_band = lower + down * 0.18 * unit
-    _teeth_band(canvas, lower, lower_band, origin, look.teeth * 0.7, shade, unit)
-    _teeth_band(canvas, upper - down * 0.35 * unit, upper, origin, look.teeth, shade, unit)
-    return canvas
+    _teeth_band(shares, lower, lower_band, origin, 0.7, shade, unit)
+    _teeth_band(shares, upper - down * 0.35 * unit, upper, origin, 1.0, shade, unit)
+    colours = np.stack([look.cavity, look.tongue, look.teeth]).astype(np.float32)
+    return np.stack(shares, axis=-1) @ colours
 
 
 def _depth_of(edge: np.ndarray, centre: np.ndarray, down: np.ndarray, unit: float) -> float:
@@ -314,25 +322,36 @@ def _depth_of(edge: np.ndarray, centre: np.ndarray, down: np.ndarray, unit: floa
 
 
 def _teeth_band(
-    canvas: np.ndarray,
+    shares: tuple[np.ndarray, np.ndarray, np.ndarray],
     top: np.ndarray,
     bottom: np.ndarray,
     origin: np.ndarray,
-    colour: np.ndarray,
+    brightness: float,
     shade: np.ndarray,
     unit: float,
 ) -> None:
     """A row of teeth between two left→right curves: one soft-edged shape, shaded across
-    (no lines between teeth: at video size they read as a keyboard, not as teeth)."""
+    (no lines between teeth: at video size they read as a keyboard, not as teeth), laid
+    over the cavity and tongue (``shares``, see ``_interior``). Worked out only around
+    the row: beyond its blur's reach the weight is zero."""
+    height, width = shade.shape
+    sigma = max(0.7, 0.018 * unit)
+    reach = int(np.ceil(4 * sigma)) + 2  # OpenCV's kernel radius for sigma is 4 sigma
     polygon = np.concatenate([top, bottom[::-1]])
-    mask = np.zeros(canvas.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [_fixed(polygon, origin)], 255, cv2.LINE_AA, _SHIFT)
+    lo, hi = _box(polygon - origin, reach, width, height)
+    if hi[0] <= lo[0] or hi[1] <= lo[1]:
+        return
+    near = (slice(lo[1], hi[1]), slice(lo[0], hi[0]))
+    mask = np.zeros((hi[1] - lo[1], hi[0] - lo[0]), np.uint8)
+    cv2.fillPoly(mask, [_fixed(polygon, origin + lo)], 255, cv2.LINE_AA, _SHIFT)
     if not mask.any():
         return
-    weight = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), max(0.7, 0.018 * unit))
-    weight *= np.clip(shade * 4.0, 0.0, 1.0)  # hidden (shade 0) where the lips meet
-    tone = shade[..., None] * colour[None, None, :]
-    canvas += weight[..., None] * (tone - canvas)
+    weight = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), sigma)
+    shade_near = shade[near]
+    weight *= np.clip(shade_near * 4.0, 0.0, 1.0)  # hidden (shade 0) where the lips meet
+    for share in shares:
+        share[near] *= 1.0 - weight
+    shares[2][near] += weight * shade_near * brightness
 
 
 def _own_interior(
