@@ -25,10 +25,10 @@ browser:
 	  else echo "chromium is missing: sudo apt-get install chromium chromium-driver"; fi; }
 
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 test-all: $(STAMP) browser
-	$(BIN)/python -m pytest -q -m ''
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m ''
 
 lint: $(STAMP)
 	$(BIN)/ruff check avatarlab tests benchmarks docs

@@ -23,7 +23,12 @@ from avatarlab.motion import MotionOptions, make_track
 from avatarlab.render import render_frames
 from avatarlab.speech import synthesize
 
-FACES = sorted(gallery_avatars())
+FACES = [
+    # Under pytest-xdist (``make test`` runs two workers), a portrait's tests share one
+    # worker, which renders it once.
+    pytest.param(name, marks=pytest.mark.xdist_group(name))
+    for name in sorted(gallery_avatars())
+]
 
 
 @functools.lru_cache(maxsize=1)
@@ -76,7 +81,7 @@ def _eyes_open_in_the_photo(name: str) -> bool:
     return min(eye_openness(gallery_avatars()[name].portrait.landmarks)) > 0.12
 
 
-@pytest.mark.parametrize("name", [n for n in FACES if _eyes_open_in_the_photo(n)])
+@pytest.mark.parametrize("name", [f for f in FACES if _eyes_open_in_the_photo(f.values[0])])
 def test_blinks_at_a_natural_rate(name):
     """(A portrait whose eyes are shut in the photo has nothing to blink with.)"""
     utterance, _ = _speech()
