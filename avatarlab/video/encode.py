@@ -511,7 +511,7 @@ class _VideoTrack:
     def add(self, rgb: np.ndarray) -> None:
         if rgb.shape[0] != self._height or rgb.shape[1] != self._width:
             rgb = rgb[: self._height, : self._width]
-        frame = av.VideoFrame.from_ndarray(yuv420(rgb), format="yuv420p")
+        frame = yuv420(rgb)
         frame.pts = self._pts
         self._pts += 1
         self._container.mux(self._stream.encode(frame))
@@ -524,23 +524,29 @@ _LIMITED = np.round(128 + (np.arange(256) - 128) * 224 / 255).astype(np.uint8)
 """Full-range chroma (0-255 around 128) to limited range (16-240)."""
 
 
-def yuv420(rgb: np.ndarray) -> np.ndarray:
-    """An RGB frame (even height and width) as planar YUV 4:2:0, BT.601 limited range, laid
-    out as FFmpeg's yuv420p: the Y rows, then the U and then the V plane.
+def yuv420(rgb: np.ndarray) -> av.VideoFrame:
+    """An RGB frame (even height and width) as a planar YUV 4:2:0 video frame, BT.601
+    limited range.
 
     OpenCV's vectorised conversions take a third of the CPU swscale's RGB path does here
     (0.3 ms against 0.74 ms a 512² frame); they know BT.601's matrix, so the video is
     tagged with it. OpenCV's own 4:2:0 output picks one pixel's colour in four, which
     fringes sharp coloured edges, so its luma is kept and the chroma is taken from the
-    frame shrunk to half size, the mean of each 2×2 block, as swscale does."""
+    frame shrunk to half size, the mean of each 2×2 block, as swscale does.
+
+    The planes are copied into the frame by numpy, which lets go of the GIL while it
+    copies (``VideoFrame.from_ndarray`` holds it): the renderer's thread draws on
+    meanwhile."""
     height, width = rgb.shape[:2]
-    planes = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
+    i420 = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
     half = cv2.resize(rgb, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
     chroma = cv2.LUT(cv2.cvtColor(half, cv2.COLOR_RGB2YCrCb), _LIMITED)
-    flat, luma, quarter = planes.reshape(-1), height * width, height * width // 4
-    flat[luma : luma + quarter] = chroma[..., 2].reshape(-1)
-    flat[luma + quarter :] = chroma[..., 1].reshape(-1)
-    return planes
+    frame = av.VideoFrame(width, height, "yuv420p")
+    planes = (i420[:height], chroma[..., 2], chroma[..., 1])
+    for plane, values in zip(frame.planes, planes, strict=True):
+        rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+        np.copyto(rows[: values.shape[0], : values.shape[1]], values)
+    return frame
 
 
 def _encoder_threads() -> int:
