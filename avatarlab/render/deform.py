@@ -70,6 +70,8 @@ class MotionFields:
     """Per base vertex: its share of the brows' rise."""
     teeth: np.ndarray
     """The upper teeth's biting edge at rest (``teeth_rest``)."""
+    pivot: np.ndarray
+    """The point the head turns about (``head_pivot``)."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,12 @@ def build_fields(shape: FaceShape, mesh: WarpMesh) -> MotionFields:
     brow_share[k + n :] = 0.0
     blend[k + n :] = 0.0
     return MotionFields(
-        rest=rest, jaw=jaw, lip_blend=blend, brow_share=brow_share, teeth=teeth_rest(shape)
+        rest=rest,
+        jaw=jaw,
+        lip_blend=blend,
+        brow_share=brow_share,
+        teeth=teeth_rest(shape),
+        pivot=head_pivot(shape),
     )
 
 
@@ -259,14 +266,8 @@ def head_pivot(shape: FaceShape) -> np.ndarray:
     return np.array([0.0, 0.75 * chin_y, rest[:, 2].mean() + 0.8])
 
 
-def turn_head(
-    shape: FaceShape, points: np.ndarray, pose: FacePose, turn: np.ndarray | None = None
-) -> np.ndarray:
-    """Face-unit (x, y, z) points after the head's rotation (``turn``, if given, is the
-    pose's ``rotation`` already worked out)."""
-    pivot = head_pivot(shape)
-    if turn is None:
-        turn = rotation(pose.yaw, pose.pitch, pose.roll)
+def turn_head(points: np.ndarray, pivot: np.ndarray, turn: np.ndarray) -> np.ndarray:
+    """Face-unit (x, y, z) points after the head's rotation ``turn`` about ``pivot``."""
     return (points - pivot) @ turn.T + pivot
 
 
@@ -279,7 +280,7 @@ def frame_geometry(
     moved = fields.rest.copy()
     moved[:, :2] += expressed
     turn = rotation(pose.yaw, pose.pitch, pose.roll)
-    shift = turn_head(shape, moved, pose, turn)[:, :2] - fields.rest[:, :2]
+    shift = turn_head(moved, fields.pivot, turn)[:, :2] - fields.rest[:, :2]
     ring = mesh.inner_ring
     shift[ring] = expressed[ring] + INNER_RING_FOLLOW * (shift[ring] - expressed[ring])
     shift[k + n :] = 0.0  # the outer ring holds the rest of the picture still
@@ -329,7 +330,7 @@ def _teeth_edges(
     dropped = lower + (0.0, pose.jaw * JAW_DROP, 0.0)
     edges, shifts = [], []
     for rest, moved in ((upper, upper), (lower, dropped)):
-        turned = turn_head(shape, moved, pose, turn)
+        turned = turn_head(moved, fields.pivot, turn)
         edges.append(shape.frame.origin + shape.frame.to_pixels(turned[:, :2]))
         shifts.append(shape.frame.to_pixels((turned[:, :2] - rest[:, :2]).mean(axis=0)))
     return edges[0], edges[1], shifts[0], shifts[1]
