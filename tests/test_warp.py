@@ -102,11 +102,8 @@ def test_backward_map_is_exact_at_every_grid_node(astronaut):
         vertices = frame_geometry(rig.shape, rig.mesh, rig.fields, pose).vertices
         source, _ = backward_points(rig.mesh, move_mesh(rig.mesh, vertices), nodes)
         corners = vertices[rig.mesh.triangles].astype(np.float64)
-        n, t = len(nodes), len(corners)
-        weights = _barycentric(
-            np.broadcast_to(corners[None], (n, t, 3, 2)).reshape(-1, 3, 2),
-            np.repeat(nodes, t, axis=0),
-        ).reshape(n, t, 3)
+        n = len(nodes)
+        weights = _barycentric(corners[None], nodes[:, None])  # nodes × triangles × 3
         worst = weights.min(axis=2)
         holder = np.argmax(worst, axis=1)
         inside = worst[np.arange(n), holder] > 1e-6

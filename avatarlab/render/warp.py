@@ -162,16 +162,18 @@ def _settle(
 
 
 def _barycentric(corners: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """n×3 barycentric coordinates of each point in its triangle (corners n×3×2)."""
-    a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
+    """…×3 barycentric coordinates of each point in its triangle (corners …×3×2, points
+    …×2; the leading shapes broadcast)."""
+    a, b, c = corners[..., 0, :], corners[..., 1, :], corners[..., 2, :]
     e1, e2, rel = b - a, c - a, points - a
-    det = e1[:, 0] * e2[:, 1] - e2[:, 0] * e1[:, 1]
+    det = e1[..., 0] * e2[..., 1] - e2[..., 0] * e1[..., 1]
     flat = np.abs(det) < 1e-9
     det = np.where(flat, 1.0, det)
-    u = (rel[:, 0] * e2[:, 1] - e2[:, 0] * rel[:, 1]) / det
-    v = (e1[:, 0] * rel[:, 1] - rel[:, 0] * e1[:, 1]) / det
-    weights = np.stack([1 - u - v, u, v], axis=1)
-    weights[flat] = -np.inf  # a triangle flattened to a line holds no point
+    u = (rel[..., 0] * e2[..., 1] - e2[..., 0] * rel[..., 1]) / det
+    v = (e1[..., 0] * rel[..., 1] - rel[..., 0] * e1[..., 1]) / det
+    weights = np.stack([1 - u - v, u, v], axis=-1)
+    # A triangle flattened to a line holds no point.
+    weights[np.broadcast_to(flat, weights.shape[:-1])] = -np.inf
     return weights
 
 
@@ -180,15 +182,10 @@ def _locate(moved: MovedMesh, slivers: np.ndarray, points: np.ndarray) -> np.nda
     found = np.full(len(points), -1, np.int64)
     if not len(slivers):
         return found
-    corners = moved.corners[slivers]  # s×3×2
-    n, k = len(points), len(slivers)
-    weights = _barycentric(
-        np.broadcast_to(corners[None], (n, k, 3, 2)).reshape(-1, 3, 2),
-        np.repeat(points, k, axis=0),
-    ).reshape(n, k, 3)
+    weights = _barycentric(moved.corners[slivers][None], points[:, None])  # n×s×3
     worst = weights.min(axis=2)
     best = np.argmax(worst, axis=1)
-    hit = worst[np.arange(n), best] >= -1e-6
+    hit = worst[np.arange(len(points)), best] >= -1e-6
     found[hit] = slivers[best[hit]]
     return found
 
