@@ -14,20 +14,25 @@ from gallery_faces import gallery_avatars
 
 import avatarlab
 from avatarlab.face.mesh import signed_areas
-from avatarlab.render import render_frame
+from avatarlab.render import render_frame, render_frames
 from avatarlab.render.deform import frame_geometry
 from avatarlab.render.mesh import unfold
-from avatarlab.render.warp import (
-    _barycentric,
-    backward_grid,
-    backward_points,
-    move_mesh,
-    sample_map,
-)
+from avatarlab.render.warp import backward_grid, backward_points, move_mesh, sample_map
 from avatarlab.types import FacePose
 
 POSES = extreme_poses()
 WIDE = FacePose(mouth_open=1.0, jaw=1.0, width=-0.6, yaw=5.0, pitch=7.0, roll=2.4, brows=1)
+
+
+def _barycentric(corners: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """…×3 barycentric weights of points (…×2) in triangles (corners …×3×2), by the book:
+    the reference the warp's own search is checked against."""
+    a, b, c = corners[..., 0, :], corners[..., 1, :], corners[..., 2, :]
+    e1, e2, rel = b - a, c - a, points - a
+    det = e1[..., 0] * e2[..., 1] - e2[..., 0] * e1[..., 1]
+    u = (rel[..., 0] * e2[..., 1] - e2[..., 0] * rel[..., 1]) / det
+    v = (e1[..., 0] * rel[..., 1] - rel[..., 0] * e1[..., 1]) / det
+    return np.stack([1 - u - v, u, v], axis=-1)
 
 
 def _without_unfold(rig, pose):
@@ -100,7 +105,7 @@ def test_backward_map_is_exact_at_every_grid_node(astronaut):
     rest_corners = rig.mesh.rest[rig.mesh.triangles]
     for pose in (WIDE, FacePose(), FacePose(yaw=-5, pitch=-3, roll=-2.4, mouth_open=0.5)):
         vertices = frame_geometry(rig.shape, rig.mesh, rig.fields, pose).vertices
-        source, _ = backward_points(rig.mesh, move_mesh(rig.mesh, vertices), nodes)
+        source = backward_points(rig.mesh, move_mesh(rig.mesh, vertices), nodes).source
         corners = vertices[rig.mesh.triangles].astype(np.float64)
         n = len(nodes)
         weights = _barycentric(corners[None], nodes[:, None])  # nodes × triangles × 3
@@ -118,12 +123,22 @@ def test_backward_map_is_exact_at_every_grid_node(astronaut):
         )
 
 
+def test_frames_drawn_in_a_row_are_the_frames_drawn_alone(astronaut, bilabial_render):
+    """A video's frames start each node's search from the triangle that held it on the
+    frame before; whatever the motion between frames, they must be the very frames drawn
+    from scratch, one pose at a time."""
+    track = bilabial_render.track
+    for index, frame in enumerate(render_frames(astronaut.rig, track)):
+        alone = render_frame(astronaut.rig, track.frame(index))
+        assert np.array_equal(frame, alone), index
+
+
 def test_dense_backward_map_never_reverses(astronaut):
     """The map ``cv2.remap`` samples with, finite-differenced: its Jacobian's determinant
     is positive over the whole head box, at the widest, most turned pose."""
     rig = astronaut.rig
     vertices = frame_geometry(rig.shape, rig.mesh, rig.fields, WIDE).vertices
-    grid = backward_grid(rig.mesh, rig.grid, move_mesh(rig.mesh, vertices))
+    grid, _ = backward_grid(rig.mesh, rig.grid, move_mesh(rig.mesh, vertices))
     positions = sample_map(rig.grid, grid)
     map_x, map_y = positions[..., 0], positions[..., 1]
     dxdu, dxdv = np.gradient(map_x, axis=1), np.gradient(map_x, axis=0)

@@ -19,23 +19,34 @@ from .warp import backward_grid, move_mesh, warp_image
 
 def render_frame(rig: Rig, pose: FacePose) -> np.ndarray:
     """One output frame. Pixels outside the rig's head box are the portrait's own."""
+    return _draw(rig, pose)[0]
+
+
+def render_frames(rig: Rig, track: Track) -> Iterator[np.ndarray]:
+    """Frames one at a time, so a long video never sits in memory."""
+    _single_threaded_libraries()
+    holders = None
+    for index in range(track.n_frames):
+        frame, holders = _draw(rig, track.frame(index), holders)
+        yield frame
+
+
+def _draw(
+    rig: Rig, pose: FacePose, holders: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """A frame, and the moved triangle holding each of the warp's nodes on it. The last
+    frame's ``holders`` are where the search for this frame's starts: the mesh moves
+    little between frames, so most nodes are found at once."""
     geometry = frame_geometry(rig.shape, rig.mesh, rig.fields, pose)
     moved = move_mesh(rig.mesh, geometry.vertices)
-    backward = backward_grid(rig.mesh, rig.grid, moved)
+    backward, holders = backward_grid(rig.mesh, rig.grid, moved, holders)
     frame = rig.image.copy()
     x0, y0, x1, y1 = rig.box
     frame[y0:y1, x0:x1] = warp_image(rig.image, rig.grid, backward)
     for upper, lower in geometry.eyelids:
         slide_lid(frame, upper, lower, pose.blink, rig.shape.unit)
     paint_mouth(frame, geometry, rig.look, rig.shape.unit, pose.tongue)
-    return frame
-
-
-def render_frames(rig: Rig, track: Track) -> Iterator[np.ndarray]:
-    """Frames one at a time, so a long video never sits in memory."""
-    _single_threaded_libraries()
-    for index in range(track.n_frames):
-        yield render_frame(rig, track.frame(index))
+    return frame, holders
 
 
 @functools.lru_cache(maxsize=1)

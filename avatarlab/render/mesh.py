@@ -42,6 +42,8 @@ class WarpMesh:
     inner ring, the outer ring, then points inserted on the inner lips."""
     triangles: np.ndarray
     """t×3 vertex indices, each with positive ``signed_areas`` at rest."""
+    corners: np.ndarray
+    """t×3×2 (float64) rest positions of each triangle's corners."""
     n_controls: int
     inner_ring: np.ndarray
     """Vertex indices of the inner ring; the outer ring follows it."""
@@ -349,6 +351,7 @@ def build_mesh(shape: FaceShape, image_shape: tuple[int, ...]) -> WarpMesh:
     return WarpMesh(
         rest=points.astype(np.float32),
         triangles=triangles.astype(np.int32),
+        corners=points.astype(np.float32)[triangles].astype(np.float64),
         n_controls=k,
         inner_ring=inner_ring,
         ring_depth=depth[nearest],

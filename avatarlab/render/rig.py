@@ -58,6 +58,6 @@ def build_rig(portrait: Portrait) -> Rig:
         shape=shape,
         mesh=mesh,
         fields=build_fields(shape, mesh),
-        grid=build_grid(mesh.box, step),
+        grid=build_grid(mesh, step),
         look=look,
     )

@@ -2,11 +2,11 @@
 
 ``cv2.remap`` wants, for every output pixel, where to sample the photo. Inside each
 triangle of the moved mesh that is one affine map, so the backward map is exact once we
-know which moved triangle holds an output point. That is found by a guess (the triangle
-under the point at rest, corrected once through its map and a raster of the rest mesh
-made once per avatar) and a short walk across the moved mesh to the triangle that holds
-it. Done on a coarse grid of nodes and upsampled with one ``cv2.resize``, it costs about
-a millisecond per frame.
+know which moved triangle holds an output point. That is found by a walk across the moved
+mesh to the triangle that holds it, from the triangle that held it on the last frame (on
+a first frame, from a guess: the triangle under the point at rest, corrected once through
+its map and a raster of the rest mesh made once per avatar). Done on a coarse grid of
+nodes and upsampled with one ``cv2.resize``, it costs about half a millisecond per frame.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..face.mesh import affine_maps
 from .mesh import WarpMesh
 
 SETTLE_STEPS = 16
@@ -36,10 +35,13 @@ class WarpGrid:
     pixels: np.ndarray
     """Box-sized h×w×2 absolute (x, y) pixel coordinates (float32) of every pixel in the box,
     the layout ``cv2.remap`` takes as one map."""
+    under: np.ndarray
+    """The rest triangle holding each node (-1 off the mesh)."""
 
 
-def build_grid(box: tuple[int, int, int, int], step: float) -> WarpGrid:
-    x0, y0, x1, y1 = box
+def build_grid(mesh: WarpMesh, step: float) -> WarpGrid:
+    """Nodes about ``step`` pixels apart over the mesh's box."""
+    x0, y0, x1, y1 = mesh.box
     width, height = x1 - x0, y1 - y0
     gw, gh = max(2, round(width / step) + 1), max(2, round(height / step) + 1)
     gx = x0 + (np.arange(gw) + 0.5) * (width / gw) - 0.5
@@ -47,7 +49,13 @@ def build_grid(box: tuple[int, int, int, int], step: float) -> WarpGrid:
     nodes = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
     px, py = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
     pixels = np.stack([px + x0, py + y0], axis=-1)
-    return WarpGrid(nodes=nodes, shape=(gh, gw), step=width / gw, pixels=pixels)
+    return WarpGrid(
+        nodes=nodes,
+        shape=(gh, gw),
+        step=width / gw,
+        pixels=pixels,
+        under=backward_points(mesh, move_mesh(mesh, mesh.rest), nodes).holders,
+    )
 
 
 def rest_triangle(mesh: WarpMesh, points: np.ndarray) -> np.ndarray:
@@ -63,138 +71,181 @@ def rest_triangle(mesh: WarpMesh, points: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class MovedMesh:
-    """One frame's mesh: where its corners went, and each triangle's map back to rest."""
+    """One frame's mesh, made to tell quickly where in which triangle a point lies."""
 
     corners: np.ndarray
     """t×3×2 pixel positions of each triangle's corners on this frame."""
-    to_rest: np.ndarray
-    """t×6: each triangle's affine map from this frame to rest, row-major 2×3."""
-    from_rest: np.ndarray
-    """t×6: the maps the other way."""
+    to_weights: np.ndarray
+    """6×t: each triangle's map from a point to its weights there (``_barycentric_maps``)."""
+    flat: np.ndarray
+    """Per triangle: flattened to a line on this frame, so holding no point."""
 
 
 def move_mesh(mesh: WarpMesh, vertices: np.ndarray) -> MovedMesh:
-    to_rest = affine_maps(mesh.rest, vertices, mesh.triangles)
-    return MovedMesh(
-        corners=vertices[mesh.triangles, :2],
-        to_rest=to_rest.reshape(-1, 6),
-        from_rest=_inverted(to_rest).reshape(-1, 6),
-    )
+    corners = np.take(vertices, mesh.triangles, axis=0)[..., :2].astype(np.float64)
+    to_weights, flat = _barycentric_maps(corners)
+    return MovedMesh(corners=corners, to_weights=to_weights, flat=flat)
 
 
-def _inverted(maps: np.ndarray) -> np.ndarray:
-    """n×2×3 affine maps inverted (the identity where a map is singular)."""
-    a, b, c = maps[:, 0, 0], maps[:, 0, 1], maps[:, 0, 2]
-    d, e, f = maps[:, 1, 0], maps[:, 1, 1], maps[:, 1, 2]
-    det = a * e - b * d
-    singular = np.abs(det) < 1e-12
-    det = np.where(singular, 1.0, det)
-    inverse = np.empty_like(maps)
-    inverse[:, 0, 0], inverse[:, 0, 1] = e / det, -b / det
-    inverse[:, 1, 0], inverse[:, 1, 1] = -d / det, a / det
-    inverse[:, 0, 2] = -(inverse[:, 0, 0] * c + inverse[:, 0, 1] * f)
-    inverse[:, 1, 2] = -(inverse[:, 1, 0] * c + inverse[:, 1, 1] * f)
-    inverse[singular] = np.eye(2, 3)
-    return inverse
+# Points, weights and maps are handled a quantity per row (2×n, 3×n, 6×t) in what
+# follows: numpy then works on contiguous rows, twice as fast on these short arrays.
 
 
-def _apply(maps: np.ndarray, triangles: np.ndarray, points: np.ndarray) -> np.ndarray:
-    m = maps[triangles]
-    x, y = points[:, 0], points[:, 1]
-    return np.stack([m[:, 0] * x + m[:, 1] * y + m[:, 2], m[:, 3] * x + m[:, 4] * y + m[:, 5]], 1)
+def _barycentric_maps(corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For n triangles (n×3×2 corners), the maps m (6×n) that give a point's weights in
+    each: with dx, dy its offset from the first corner (at m4, m5), the second and third
+    corners weigh u = m0·dx + m1·dy and v = m2·dx + m3·dy, the first 1 - u - v. Also
+    which triangles are flat (no map)."""
+    x, y = corners[..., 0].T, corners[..., 1].T  # 3×n each
+    e1x, e1y, e2x, e2y = x[1] - x[0], y[1] - y[0], x[2] - x[0], y[2] - y[0]
+    det = e1x * e2y - e2x * e1y
+    flat = np.abs(det) < 1e-9
+    inverse = 1.0 / np.where(flat, 1.0, det)
+    maps = np.empty((6, len(det)))
+    maps[0], maps[1] = e2y * inverse, -e2x * inverse
+    maps[2], maps[3] = -e1y * inverse, e1x * inverse
+    maps[4], maps[5] = x[0], y[0]
+    return maps, flat
+
+
+def _weights(maps: np.ndarray, flat: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """3×… weights of the three corners at each point (maps 6×…, flat …, points 2×…,
+    broadcast); a flat triangle's are all -inf: it holds no point."""
+    dx, dy = xy[0] - maps[4], xy[1] - maps[5]
+    u = maps[0] * dx + maps[1] * dy
+    v = maps[2] * dx + maps[3] * dy
+    weights = np.stack([1 - u - v, u, v])
+    if flat.any():
+        weights[:, np.broadcast_to(flat, weights.shape[1:])] = -np.inf
+    return weights
+
+
+def _placed(weights: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """n×2: the points with these weights (3×n) in these triangles (n×3×2)."""
+    return np.einsum("kn,nkd->nd", weights, corners)
+
+
+@dataclass(frozen=True)
+class Backward:
+    """Output points traced back to rest."""
+
+    source: np.ndarray
+    """n×2: where each point comes from at rest."""
+    inside: np.ndarray
+    """Whether each was found inside a moved triangle, or lies off the mesh's outer edge
+    (which never moves): False only where the search failed."""
+    holders: np.ndarray
+    """The moved triangle found holding each point (-1 off the mesh): a good ``start``
+    for the next frame, whose mesh has hardly moved."""
 
 
 def backward_points(
-    mesh: WarpMesh, moved: MovedMesh, points: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """For output points, where they come from at rest (n×2), and whether each was found
-    inside a moved triangle (the rest lie off the mesh's outer edge, which never moves).
+    mesh: WarpMesh,
+    moved: MovedMesh,
+    points: np.ndarray,
+    under: np.ndarray | None = None,
+    start: np.ndarray | None = None,
+) -> Backward:
+    """Trace output points (n×2) back to where they come from at rest: a point has the
+    same weights in its moved triangle as its source has in that triangle at rest.
 
-    The first guess is the point moved back by the displacement at its own place, and the
-    rest triangle there; a walk across the moved mesh then settles every point in the
-    triangle that holds it (see ``_settle``).
+    ``under`` is the rest triangle under each point (``rest_triangle``, worked out here
+    when not given). The walk across the moved mesh (see ``_settle``) starts from
+    ``start`` (the triangles holding the points on the last frame) where given, else from
+    the point moved back by the displacement at its own place, and the rest triangle there.
     """
-    under = rest_triangle(mesh, points)
-    # Moved back by the displacement at its own place: the rest triangle's forward map is
-    # well shaped even where the moved one has flattened (closing lips).
-    ahead = _apply(moved.from_rest, np.maximum(under, 0), points)
-    guess = np.where(under[:, None] >= 0, 2 * points - ahead, points)
-    solved = rest_triangle(mesh, guess)
-    solved = np.where(solved >= 0, solved, under)
-    solved, inside = _settle(mesh, moved, solved, points)
+    xy = np.ascontiguousarray(points.T, dtype=np.float64)
+    if under is None:
+        under = rest_triangle(mesh, points)
+    if start is None:
+        start = _first_guess(mesh, moved, points, xy, under)
+    else:
+        start = np.where(start >= 0, start, under)
+    solved, weights = _settle(mesh, moved, start, xy)
     # A point can miss where a triangle is a sliver at rest (the lips of a closed mouth,
     # which the raster hardly covers) and huge now: those search the slivers directly.
-    lost = np.flatnonzero(~inside & (under >= 0))
+    lost = np.flatnonzero(np.isnan(weights[0]) & (under >= 0))
     if len(lost):
-        found = _locate(moved, mesh.slivers, points[lost])
-        solved[lost] = np.where(found >= 0, found, solved[lost])
-        inside[lost] = found >= 0
+        solved[lost], weights[:, lost] = _locate(moved, mesh.slivers, xy[:, lost])
+    hit = np.flatnonzero(~np.isnan(weights[0]))
     source = points.copy()
-    hit = inside & (solved >= 0)
-    source[hit] = _apply(moved.to_rest, solved[hit], points[hit])
-    return source, inside | (under < 0)
+    source[hit] = _placed(weights[:, hit], np.take(mesh.corners, solved[hit], axis=0))
+    holders = np.full(len(points), -1, np.int64)
+    holders[hit] = solved[hit]
+    return Backward(source=source, inside=(holders >= 0) | (under < 0), holders=holders)
+
+
+def _first_guess(
+    mesh: WarpMesh, moved: MovedMesh, points: np.ndarray, xy: np.ndarray, under: np.ndarray
+) -> np.ndarray:
+    """The triangle under each point moved back by the displacement at its own place: the
+    rest triangle's forward map is well shaped even where the moved one has flattened
+    (closing lips)."""
+    known = np.flatnonzero(under >= 0)
+    triangles = under[known]
+    maps, flat = _barycentric_maps(mesh.corners[triangles])
+    ahead = _placed(_weights(maps, flat, xy[:, known]), moved.corners[triangles])
+    guess = points.copy()
+    guess[known[~flat]] = 2 * points[known[~flat]] - ahead[~flat]
+    solved = rest_triangle(mesh, guess)
+    return np.where(solved >= 0, solved, under)
 
 
 def _settle(
-    mesh: WarpMesh, moved: MovedMesh, start: np.ndarray, points: np.ndarray
+    mesh: WarpMesh, moved: MovedMesh, start: np.ndarray, xy: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """From each point's triangle guess, walk the moved mesh to the triangle holding it:
-    step across the edge the point lies beyond (the most negative barycentric weight)
-    until it lies inside. On a mesh that has not folded this always arrives; a miss is a
-    guess off the mesh, or a walk that ran out of steps (``SETTLE_STEPS``)."""
+    step across the edge the point lies beyond (the most negative weight) until it lies
+    inside. On a mesh that has not folded this always arrives; a miss is a guess off the
+    mesh, or a walk that ran out of steps (``SETTLE_STEPS``). Returns the triangles, and
+    the points' weights in them (3×n, NaN for a miss)."""
     current = start.copy()
-    inside = np.zeros(len(points), bool)
+    found = np.full((3, len(current)), np.nan)
     active = np.flatnonzero(current >= 0)
     for _ in range(SETTLE_STEPS):
         if not len(active):
             break
-        weights = _barycentric(moved.corners[current[active]], points[active])
-        done = (weights >= -1e-6).all(axis=1)
-        inside[active[done]] = True
-        active, weights = active[~done], weights[~done]
+        triangles = current[active]
+        maps = np.take(moved.to_weights, triangles, axis=1)
+        weights = _weights(maps, moved.flat[triangles], xy[:, active])
+        done = np.minimum(np.minimum(weights[0], weights[1]), weights[2]) >= -1e-6
+        found[:, active[done]] = weights[:, done]
+        active, weights, triangles = active[~done], weights[:, ~done], triangles[~done]
         # Corner k's weight is negative: the point is beyond the edge opposite corner k,
         # which is edge (k+1, k+2), stored in ``neighbours`` as side (k+1) % 3.
-        corner = np.argmin(weights, axis=1)
-        across = mesh.neighbours[current[active], (corner + 1) % 3]
-        current[active] = np.where(across >= 0, across, current[active])
+        corner = np.argmin(weights, axis=0)
+        across = mesh.neighbours[triangles, (corner + 1) % 3]
+        current[active] = np.where(across >= 0, across, triangles)
         active = active[across >= 0]
-    return current, inside
+    return current, found
 
 
-def _barycentric(corners: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """…×3 barycentric coordinates of each point in its triangle (corners …×3×2, points
-    …×2; the leading shapes broadcast)."""
-    a, b, c = corners[..., 0, :], corners[..., 1, :], corners[..., 2, :]
-    e1, e2, rel = b - a, c - a, points - a
-    det = e1[..., 0] * e2[..., 1] - e2[..., 0] * e1[..., 1]
-    flat = np.abs(det) < 1e-9
-    det = np.where(flat, 1.0, det)
-    u = (rel[..., 0] * e2[..., 1] - e2[..., 0] * rel[..., 1]) / det
-    v = (e1[..., 0] * rel[..., 1] - rel[..., 0] * e1[..., 1]) / det
-    weights = np.stack([1 - u - v, u, v], axis=-1)
-    # A triangle flattened to a line holds no point.
-    weights[np.broadcast_to(flat, weights.shape[:-1])] = -np.inf
-    return weights
-
-
-def _locate(moved: MovedMesh, slivers: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """The moved sliver triangle containing each point (-1 if none), all at once."""
-    found = np.full(len(points), -1, np.int64)
+def _locate(moved: MovedMesh, slivers: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The moved sliver triangle containing each point (2×n; -1 if none), all at once,
+    and the point's weights in it (3×n, NaN if none)."""
+    count = xy.shape[1]
+    found = np.full(count, -1, np.int64)
+    placed = np.full((3, count), np.nan)
     if not len(slivers):
-        return found
-    weights = _barycentric(moved.corners[slivers][None], points[:, None])  # n×s×3
-    worst = weights.min(axis=2)
+        return found, placed
+    maps = moved.to_weights[:, slivers][:, None, :]
+    weights = _weights(maps, moved.flat[slivers], xy[:, :, None])  # 3×n×s
+    worst = weights.min(axis=0)
     best = np.argmax(worst, axis=1)
-    hit = worst[np.arange(len(points)), best] >= -1e-6
+    hit = np.flatnonzero(worst[np.arange(count), best] >= -1e-6)
     found[hit] = slivers[best[hit]]
-    return found
+    placed[:, hit] = weights[:, hit, best[hit]]
+    return found, placed
 
 
-def backward_grid(mesh: WarpMesh, grid: WarpGrid, moved: MovedMesh) -> np.ndarray:
-    """gh×gw×2 backward displacement (rest point minus output point) at the grid's nodes."""
-    source, _ = backward_points(mesh, moved, grid.nodes)
+def backward_grid(
+    mesh: WarpMesh, grid: WarpGrid, moved: MovedMesh, start: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """gh×gw×2 backward displacement (rest point minus output point) at the grid's nodes,
+    and the moved triangle holding each node (the next frame's ``start``)."""
+    traced = backward_points(mesh, moved, grid.nodes, grid.under, start)
     gh, gw = grid.shape
-    return (source - grid.nodes).reshape(gh, gw, 2).astype(np.float32)
+    return (traced.source - grid.nodes).reshape(gh, gw, 2).astype(np.float32), traced.holders
 
 
 def sample_map(grid: WarpGrid, backward: np.ndarray) -> np.ndarray:
@@ -206,6 +257,10 @@ def sample_map(grid: WarpGrid, backward: np.ndarray) -> np.ndarray:
 
 
 def warp_image(image: np.ndarray, grid: WarpGrid, backward: np.ndarray) -> np.ndarray:
-    """The box of ``image`` resampled through the backward map (box-sized result)."""
-    positions = sample_map(grid, backward)
-    return cv2.remap(image, positions, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    """The box of ``image`` resampled through the backward map (box-sized result).
+
+    ``cv2.remap`` samples at 1/32 pixel whatever the map's type; given the map in that
+    fixed-point form (``convertMaps``) it skips converting it tile by tile itself, the same
+    pixels for a fifth less time here."""
+    whole, fraction = cv2.convertMaps(sample_map(grid, backward), None, cv2.CV_16SC2)
+    return cv2.remap(image, whole, fraction, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
