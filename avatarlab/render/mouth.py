@@ -16,6 +16,7 @@ of the photo, and frames show it moved with the skull (upper half) and the jaw (
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -218,35 +219,46 @@ def paint_mouth(
         return
     # Where the lips (nearly) meet, the line between them is dark lip, not the black of
     # an open mouth.
-    seam_colour = look.lips * SEAM_DARKNESS
+    seam_colour = _planar(look.lips * SEAM_DARKNESS)
     if visible.max() > 0:
         canvas = _interior(geometry, look, origin, shape, unit, tongue_tip, visible)
         if look.own is not None:
             _own_interior(canvas, geometry, look.own, origin, visible)
         _lip_shadow(canvas, inside, unit)
-        canvas += (1.0 - visible)[..., None] * (seam_colour - canvas)
+        canvas += (1.0 - visible) * (seam_colour - canvas)
     else:  # the lips meet all along: nothing of the inside shows
-        canvas = np.broadcast_to(seam_colour, (*shape, 3))
-    region = image[lo[1] : hi[1], lo[0] : hi[0]].astype(np.float32)
+        canvas = np.broadcast_to(seam_colour, (3, *shape))
+    box = image[lo[1] : hi[1], lo[0] : hi[0]]
+    region = np.stack(cv2.split(box)).astype(np.float32)
     # A mouth open in the photo has teeth right against its lips' inner edges (closer than
     # the landmarks know): closing it gathers them into the lips, and the band covers them.
     strength = 1.0 if look.own is not None else float(visible.max())
-    opening = np.zeros(region.shape[:2], np.uint8)
+    opening = np.zeros(region.shape[1:], np.uint8)
     offset = inner_lo - lo
     opening[offset[1] : offset[1] + shape[0], offset[0] : offset[0] + shape[1]] = inside
     _inner_lip_edge(region, opening, look.lips, unit, strength)
-    under = region[offset[1] : offset[1] + shape[0], offset[0] : offset[0] + shape[1]]
-    a = alpha[..., None]
-    under[:] = a * canvas + (1 - a) * under
-    image[lo[1] : hi[1], lo[0] : hi[0]] = np.clip(region, 0, 255).astype(np.uint8)
+    under = region[:, offset[1] : offset[1] + shape[0], offset[0] : offset[0] + shape[1]]
+    under *= 1 - alpha
+    under += alpha * canvas
+    box[:] = cv2.merge(list(np.clip(region, 0, 255).astype(np.uint8)))
+
+
+def _planar(colour: np.ndarray) -> np.ndarray:
+    """An RGB colour shaped to scale planes of pixels, channel by channel.
+
+    The mouth is painted a colour plane at a time (3×h×w), not pixel by pixel (h×w×3):
+    numpy's loops then run along rows, not over three values at a time, and on a mouth's
+    few thousand pixels every step of the painting takes a sixth of the time."""
+    return np.asarray(colour, np.float32).reshape(3, 1, 1)
 
 
 def _box(points: np.ndarray, margin: int, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     """Top-left and bottom-right (exclusive) pixel of the points' box grown by ``margin``,
     kept inside the image."""
-    lo = np.maximum(np.floor(points.min(axis=0)).astype(int) - margin, 0)
-    hi = np.minimum(np.ceil(points.max(axis=0)).astype(int) + margin + 1, (width, height))
-    return lo, hi
+    (left, top), (right, bottom) = points.min(axis=0), points.max(axis=0)
+    lo = (max(math.floor(left) - margin, 0), max(math.floor(top) - margin, 0))
+    hi = (min(math.ceil(right) + margin + 1, width), min(math.ceil(bottom) + margin + 1, height))
+    return np.array(lo), np.array(hi)
 
 
 def _mouth_axes(geometry: FrameGeometry) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -314,7 +326,7 @@ def _interior(
     _teeth_band(shares, lower, lower_band, origin, 0.7, shade, unit)
     _teeth_band(shares, upper - down * 0.35 * unit, upper, origin, 1.0, shade, unit)
     colours = np.stack([look.cavity, look.tongue, look.teeth]).astype(np.float32)
-    return np.stack(shares, axis=-1) @ colours
+    return (colours.T @ np.stack(shares).reshape(3, -1)).reshape(3, height, width)
 
 
 def _depth_of(edge: np.ndarray, centre: np.ndarray, down: np.ndarray, unit: float) -> float:
@@ -348,7 +360,7 @@ def _teeth_band(
         return
     weight = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), sigma)
     shade_near = shade[near]
-    weight *= np.clip(shade_near * 4.0, 0.0, 1.0)  # hidden (shade 0) where the lips meet
+    weight *= np.minimum(np.maximum(shade_near * 4.0, 0.0), 1.0)  # hidden where the lips meet
     for share in shares:
         share[near] *= 1.0 - weight
     shares[2][near] += weight * shade_near * brightness
@@ -362,17 +374,17 @@ def _own_interior(
     visible: np.ndarray,
 ) -> None:
     """Lay the photo's own upper teeth where the skull took them, and its lower teeth
-    where the jaw did, over the drawn interior: each layer (colour and weight, four
-    channels) shifted in one ``warpAffine``."""
-    height, width = canvas.shape[:2]
+    where the jaw did, over the drawn interior (3×h×w): each layer (colour and weight,
+    four channels) shifted in one ``warpAffine``."""
+    height, width = canvas.shape[1:]
     for layer, shift in ((own.upper, geometry.skull_shift), (own.lower, geometry.jaw_shift)):
         dx = float(own.origin[0] + shift[0] - origin[0])
         dy = float(own.origin[1] + shift[1] - origin[1])
         moved = cv2.warpAffine(
             layer, np.float32([[1, 0, dx], [0, 1, dy]]), (width, height), flags=cv2.INTER_LINEAR
         )
-        weight = moved[..., 3] * visible
-        canvas += weight[..., None] * (moved[..., :3] - canvas)
+        *colour, weight = cv2.split(moved)
+        canvas += (weight * visible) * (np.stack(colour) - canvas)
 
 
 def _inner_lip_edge(
@@ -392,10 +404,10 @@ def _inner_lip_edge(
     )
     band = cv2.GaussianBlur((ring > 0).astype(np.float32), (0, 0), 0.6 * width)
     band *= (inside == 0) * 0.75 * openness
-    region += band[..., None] * (lips * 0.82 - region)
+    region += band * (_planar(lips * 0.82) - region)
 
 
 def _lip_shadow(canvas: np.ndarray, inside: np.ndarray, unit: float) -> None:
     """Darken towards the lips: they overhang the interior and cast a soft shadow."""
     depth = cv2.GaussianBlur(inside.astype(np.float32) / 255.0, (0, 0), max(0.8, 0.03 * unit))
-    canvas *= (0.6 + 0.4 * np.clip(2.0 * depth - 0.2, 0.0, 1.0))[..., None]
+    canvas *= 0.6 + 0.4 * np.clip(2.0 * depth - 0.2, 0.0, 1.0)
