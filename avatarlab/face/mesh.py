@@ -93,7 +93,8 @@ def mouth_triangles(landmarks: np.ndarray) -> np.ndarray:
 def signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     """Twice each triangle's signed area (positive when its corners run clockwise on the
     image, whose y axis points down)."""
-    a, b, c = (points[triangles[:, k], :2].astype(np.float64) for k in range(3))
+    corners = np.take(points[:, :2], triangles, axis=0).astype(np.float64, copy=False)
+    a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
     return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
 
 

@@ -19,6 +19,7 @@ portrait and asserts that no triangle turns over.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -179,8 +180,8 @@ def _jaw_weight(shape: FaceShape, points: np.ndarray) -> np.ndarray:
 
 def _shape_across(across: np.ndarray, width: float) -> np.ndarray:
     """How open each point of the lips is relative to the middle: rounder lips open rounder."""
-    power = np.clip(0.55 - 0.25 * width, 0.35, 0.7)
-    return np.clip(1.0 - across**2, 0.0, 1.0) ** power
+    power = min(max(0.55 - 0.25 * width, 0.35), 0.7)
+    return np.minimum(np.maximum(1.0 - across**2, 0.0), 1.0) ** power
 
 
 def lip_motion(shape: FaceShape, pose: FacePose) -> np.ndarray:
@@ -252,10 +253,10 @@ def expression(shape: FaceShape, fields: MotionFields, pose: FacePose) -> np.nda
 def rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
     """3×3 rotation in image axes (x right, y down, z away): + pitch nods the face down,
     + yaw turns it towards the image's left, + roll tilts it clockwise."""
-    y, p, r = np.radians([yaw, pitch, roll])
-    rx = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
-    ry = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
-    rz = np.array([[np.cos(r), -np.sin(r), 0], [np.sin(r), np.cos(r), 0], [0, 0, 1]])
+    y, p, r = math.radians(yaw), math.radians(pitch), math.radians(roll)
+    rx = np.array([[1, 0, 0], [0, math.cos(p), -math.sin(p)], [0, math.sin(p), math.cos(p)]])
+    ry = np.array([[math.cos(y), 0, math.sin(y)], [0, 1, 0], [-math.sin(y), 0, math.cos(y)]])
+    rz = np.array([[math.cos(r), -math.sin(r), 0], [math.sin(r), math.cos(r), 0], [0, 0, 1]])
     return rz @ ry @ rx
 
 
