@@ -287,37 +287,47 @@ def _interior(
     shading the colour image itself."""
     height, width = shape
     centre, along, down, half = _mouth_axes(geometry)
-    rel_x = (np.arange(width, dtype=np.float32) + np.float32(origin[0] - centre[0]))[None, :]
-    rel_y = (np.arange(height, dtype=np.float32) + np.float32(origin[1] - centre[1]))[:, None]
-    along32, down32 = along.astype(np.float32), down.astype(np.float32)
-    across = (rel_x * along32[0] + rel_y * along32[1]) / np.float32(half)  # -1 … 1
-    depth = (rel_x * down32[0] + rel_y * down32[1]) / np.float32(unit)  # below the teeth
+    xs = np.arange(width, dtype=np.float32) + np.float32(origin[0] - centre[0])
+    ys = np.arange(height, dtype=np.float32) + np.float32(origin[1] - centre[1])
+
+    def ramp(axis: np.ndarray, step: float, start: float = 0.0) -> np.ndarray:
+        """Every pixel's distance from the centre along ``axis`` in steps of ``step``
+        pixels, less ``start``: a row plus a column, one pass over the box."""
+        a = (axis / step).astype(np.float32)
+        return (xs * a[0])[None, :] + (ys * a[1] - np.float32(start))[:, None]
+
+    across = ramp(along, half)  # -1 … 1
+    across2 = across * across
+    # Depth below the teeth, in face units, enters every shade only through ramps
+    # ((depth - start) / width); each is worked out directly.
     # The cavity: darkest deep inside, a little lighter towards the corners and the lips.
-    throat = np.exp(-(across**2) / 0.5 - ((depth - 0.15) / 0.18) ** 2)
+    throat_depth = ramp(down, 0.18 * unit, 0.15 / 0.18)
+    throat = np.exp(-2.0 * across2 - throat_depth * throat_depth)
     cavity = 1.0 - 0.45 * throat
     upper, lower = geometry.upper_teeth_edge, geometry.lower_teeth_edge
     # The tongue lies on the floor of the mouth, its back rising a little above the lower
     # teeth; lit from the front, darker further in.
     tongue_top = _depth_of(lower, centre, down, unit) - 0.1
-    spread = np.square(across * np.float32(1 / 0.8))
-    body = 0.85 * _smoothstep((depth - tongue_top) / 0.08) * np.exp(-np.square(spread))
-    lit = 0.55 + 0.45 * _smoothstep((depth - tongue_top) / 0.2)
+    spread = across2 * np.float32(1 / 0.8**2)
+    body = 0.85 * _smoothstep(ramp(down, 0.08 * unit, tongue_top / 0.08)) * np.exp(-spread * spread)
+    lit = 0.55 + 0.45 * _smoothstep(ramp(down, 0.2 * unit, tongue_top / 0.2))
     cavity *= 1.0 - body
     tongue = body * lit * 0.75
     if tongue_tip > 0.05:  # th, l: the tip rises behind the upper teeth
-        tip = np.exp(-((across / 0.35) ** 2) - ((depth - 0.02) / 0.05) ** 2) * tongue_tip
+        tip_depth = ramp(down, 0.05 * unit, 0.02 / 0.05)
+        tip = np.exp(across2 * np.float32(-1 / 0.35**2) - tip_depth * tip_depth) * tongue_tip
         cavity *= 1.0 - tip
         tongue += tip * (1.0 - tongue)
     # The dental arch turns away towards the corners: the teeth there are in shadow.
-    across_shade = (1.0 - 0.25 * across**2) * (
+    across_shade = (1.0 - 0.25 * across2) * (
         1.0 - 0.65 * _smoothstep((np.abs(across) - 0.45) / 0.55)
     )
     # Each row is brightest across its middle and a little translucent at its edge; the
     # upper row lies in the upper lip's shadow, darkest where it disappears under the lip.
     edge_depth = _depth_of(upper, centre, down, unit)
-    crown = 1.0 - 0.22 * _smoothstep((depth - edge_depth + 0.03) / 0.03)
+    crown = 1.0 - 0.22 * _smoothstep(ramp(down, 0.03 * unit, (edge_depth - 0.03) / 0.03))
     under_lip = TEETH_IN_SHADOW + (1.0 - TEETH_IN_SHADOW) * _smoothstep(
-        (depth - edge_depth + TEETH_LIT_BAND) / TEETH_LIT_BAND
+        ramp(down, TEETH_LIT_BAND * unit, (edge_depth - TEETH_LIT_BAND) / TEETH_LIT_BAND)
     )
     shade = across_shade * crown * under_lip * visible
     teeth = np.zeros_like(cavity)
