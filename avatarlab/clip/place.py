@@ -88,12 +88,14 @@ def place_mouth(
         source, shifted, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
     ).astype(np.float32)
     behind = background[y0:y1, x0:x1].astype(np.float32)
-    patch += _colour_shift(patch, behind, alpha)
+    # OpenCV's arithmetic, not numpy's: numpy broadcasting a colour or a weight over the
+    # three values of each pixel runs loops three long, six times slower here.
+    patch = cv2.add(patch, (*map(float, _colour_shift(patch, behind, alpha)), 0.0))
+    weight = cv2.merge([alpha, alpha, alpha])
+    blended = cv2.add(behind, cv2.multiply(cv2.subtract(patch, behind), weight))
     out = background.copy()
-    blended = behind + alpha[..., None] * (patch - behind)
-    region = out[y0:y1, x0:x1]
-    inside = alpha > 0
-    region[inside] = np.clip(np.rint(blended[inside]), 0, 255).astype(np.uint8)
+    # Rounded and saturated to 8 bits; where the mask is 0 that is the background itself.
+    out[y0:y1, x0:x1] = cv2.add(blended, (0.0, 0.0, 0.0, 0.0), dtype=cv2.CV_8U)
     return out
 
 
@@ -114,8 +116,8 @@ def _mask(outlines, origin, size, feather: float) -> np.ndarray:
 def _colour_shift(patch: np.ndarray, behind: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Per-channel offset making the patch match the background where the blend hands
     over from one to the other (light and white balance drift through a clip)."""
-    ring = (alpha > 0.3) & (alpha < 0.9)
-    if ring.sum() < 16:
+    ring = ((alpha > 0.3) & (alpha < 0.9)).astype(np.uint8)
+    if cv2.countNonZero(ring) < 16:
         return np.zeros(3, np.float32)
-    shift = (behind[ring] - patch[ring]).mean(axis=0)
+    shift = cv2.mean(cv2.subtract(behind, patch), mask=ring)[:3]
     return np.clip(shift, -_MAX_COLOUR_SHIFT, _MAX_COLOUR_SHIFT).astype(np.float32)
