@@ -42,7 +42,7 @@ def _draw(
     backward, holders = backward_grid(rig.mesh, rig.grid, moved, holders)
     frame = rig.image.copy()
     x0, y0, x1, y1 = rig.box
-    frame[y0:y1, x0:x1] = warp_image(rig.image, rig.grid, backward)
+    cv2.cvtColor(warp_image(rig.rgba, rig.grid, backward), cv2.COLOR_RGBA2RGB, frame[y0:y1, x0:x1])
     for upper, lower in geometry.eyelids:
         slide_lid(frame, upper, lower, pose.blink, rig.shape.unit)
     paint_mouth(frame, geometry, rig.look, rig.shape.unit, pose.tongue)
