@@ -255,10 +255,10 @@ def _planar(colour: np.ndarray) -> np.ndarray:
 def _box(points: np.ndarray, margin: int, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     """Top-left and bottom-right (exclusive) pixel of the points' box grown by ``margin``,
     kept inside the image."""
-    (left, top), (right, bottom) = points.min(axis=0), points.max(axis=0)
-    lo = (max(math.floor(left) - margin, 0), max(math.floor(top) - margin, 0))
-    hi = (min(math.ceil(right) + margin + 1, width), min(math.ceil(bottom) + margin + 1, height))
-    return np.array(lo), np.array(hi)
+    xs, ys = points[:, 0], points[:, 1]
+    lo = (max(math.floor(xs.min()) - margin, 0), max(math.floor(ys.min()) - margin, 0))
+    right, bottom = math.ceil(xs.max()) + margin + 1, math.ceil(ys.max()) + margin + 1
+    return np.array(lo), np.array((min(right, width), min(bottom, height)))
 
 
 def _mouth_axes(geometry: FrameGeometry) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -330,21 +330,21 @@ def _interior(
         ramp(down, TEETH_LIT_BAND * unit, (edge_depth - TEETH_LIT_BAND) / TEETH_LIT_BAND)
     )
     shade = across_shade * crown * under_lip * visible
-    teeth = np.zeros_like(cavity)
-    shares = (cavity, tongue, teeth)
+    shares = np.empty((3, height, width), np.float32)  # cavity, tongue, teeth
+    shares[0], shares[1], shares[2] = cavity, tongue, 0.0
     lower_band = lower + down * 0.18 * unit
     _teeth_band(shares, lower, lower_band, origin, 0.7, shade, unit)
     _teeth_band(shares, upper - down * 0.35 * unit, upper, origin, 1.0, shade, unit)
     colours = np.stack([look.cavity, look.tongue, look.teeth]).astype(np.float32)
-    return (colours.T @ np.stack(shares).reshape(3, -1)).reshape(3, height, width)
+    return (colours.T @ shares.reshape(3, -1)).reshape(3, height, width)
 
 
 def _depth_of(edge: np.ndarray, centre: np.ndarray, down: np.ndarray, unit: float) -> float:
-    return float((edge.mean(axis=0) - centre) @ down) / unit
+    return float((edge @ down).mean() - centre @ down) / unit
 
 
 def _teeth_band(
-    shares: tuple[np.ndarray, np.ndarray, np.ndarray],
+    shares: np.ndarray,
     top: np.ndarray,
     bottom: np.ndarray,
     origin: np.ndarray,
@@ -354,8 +354,8 @@ def _teeth_band(
 ) -> None:
     """A row of teeth between two left→right curves: one soft-edged shape, shaded across
     (no lines between teeth: at video size they read as a keyboard, not as teeth), laid
-    over the cavity and tongue (``shares``, see ``_interior``). Worked out only around
-    the row: beyond its blur's reach the weight is zero."""
+    over the cavity and tongue (``shares``, 3×h×w, see ``_interior``). Worked out only
+    around the row: beyond its blur's reach the weight is zero."""
     height, width = shade.shape
     sigma = max(0.7, 0.018 * unit)
     reach = int(np.ceil(4 * sigma)) + 2  # OpenCV's kernel radius for sigma is 4 sigma
@@ -363,17 +363,16 @@ def _teeth_band(
     lo, hi = _box(polygon - origin, reach, width, height)
     if hi[0] <= lo[0] or hi[1] <= lo[1]:
         return
-    near = (slice(lo[1], hi[1]), slice(lo[0], hi[0]))
+    rows, columns = slice(lo[1], hi[1]), slice(lo[0], hi[0])
     mask = np.zeros((hi[1] - lo[1], hi[0] - lo[0]), np.uint8)
     cv2.fillPoly(mask, [_fixed(polygon, origin + lo)], 255, cv2.LINE_AA, _SHIFT)
     if not mask.any():
         return
     weight = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), sigma)
-    shade_near = shade[near]
+    shade_near = shade[rows, columns]
     weight *= np.minimum(np.maximum(shade_near * 4.0, 0.0), 1.0)  # hidden where the lips meet
-    for share in shares:
-        share[near] *= 1.0 - weight
-    shares[2][near] += weight * shade_near * brightness
+    shares[:, rows, columns] *= 1.0 - weight
+    shares[2, rows, columns] += weight * shade_near * brightness
 
 
 def _own_interior(
