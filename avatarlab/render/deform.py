@@ -329,9 +329,8 @@ def _teeth_edges(
     upper = fields.teeth
     lower = upper + (0.0, LOWER_TEETH_BEHIND, 0.0)
     dropped = lower + (0.0, pose.jaw * JAW_DROP, 0.0)
-    edges, shifts = [], []
-    for rest, moved in ((upper, upper), (lower, dropped)):
-        turned = turn_head(moved, fields.pivot, turn)
-        edges.append(shape.frame.origin + shape.frame.to_pixels(turned[:, :2]))
-        shifts.append(shape.frame.to_pixels((turned[:, :2] - rest[:, :2]).mean(axis=0)))
-    return edges[0], edges[1], shifts[0], shifts[1]
+    n = len(upper)
+    turned = turn_head(np.concatenate([upper, dropped]), fields.pivot, turn)[:, :2]
+    edges = shape.frame.origin + shape.frame.to_pixels(turned)
+    moved = shape.frame.to_pixels(turned - np.concatenate([upper, lower])[:, :2])
+    return edges[:n], edges[n:], moved[:n].mean(axis=0), moved[n:].mean(axis=0)
