@@ -130,13 +130,11 @@ class Backward:
     """Output points traced back to rest."""
 
     source: np.ndarray
-    """n×2: where each point comes from at rest."""
-    inside: np.ndarray
-    """Whether each was found inside a moved triangle, or lies off the mesh's outer edge
-    (which never moves): False only where the search failed."""
+    """n×2: where each point comes from at rest (itself off the mesh, which never moves
+    at its outer edge)."""
     holders: np.ndarray
-    """The moved triangle found holding each point (-1 off the mesh): a good ``start``
-    for the next frame, whose mesh has hardly moved."""
+    """The moved triangle found holding each point (-1 where none): a good ``start`` for
+    the next frame, whose mesh has hardly moved."""
 
 
 def backward_points(
@@ -172,7 +170,7 @@ def backward_points(
     source[hit] = _placed(weights[:, hit], np.take(mesh.corners, solved[hit], axis=0))
     holders = np.full(len(points), -1, np.int64)
     holders[hit] = solved[hit]
-    return Backward(source=source, inside=(holders >= 0) | (under < 0), holders=holders)
+    return Backward(source=source, holders=holders)
 
 
 def _first_guess(
@@ -221,8 +219,8 @@ def _settle(
 
 
 def _locate(moved: MovedMesh, slivers: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The moved sliver triangle containing each point (2×n; -1 if none), all at once,
-    and the point's weights in it (3×n, NaN if none)."""
+    """For points (2×n), the moved sliver triangle holding each (-1 if none), all at
+    once, and the point's weights in it (3×n, NaN if none)."""
     count = xy.shape[1]
     found = np.full(count, -1, np.int64)
     placed = np.full((3, count), np.nan)
