@@ -21,6 +21,11 @@ def test_bench_reports_every_stage_consistently():
         assert figures[key] > 0, key
     # No run can beat the ceiling that the stages' CPU time sets (some slack: noise).
     assert figures["end_to_end_realtime_factor"] <= 1.15 * figures["end_to_end_ceiling"]
+    assert (
+        figures["end_to_end_slowest"]
+        <= figures["end_to_end_realtime_factor"]
+        <= figures["end_to_end_fastest"]
+    )
     # Rendering and encoding together cannot beat either alone.
     assert figures["render_encode_fps"] <= 1.1 * figures["encode_only_fps"]
     assert figures["render_encode_fps"] <= 1.1 * figures["render_fps"]
