@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from .options import Options
-from .pipeline import animate, load_avatar, motion_options, say
+from .pipeline import Result, animate, load_avatar, motion_options, say
 from .render import render_frames
 from .speech import load_voice, synthesize
 from .video import prefetch, write_video
@@ -139,7 +139,7 @@ def measure(seconds: float = 10.0, clip: str | Path | None = None) -> dict[str, 
     return figures
 
 
-def _say_rounds(text: str, output: Path):
+def _say_rounds(text: str, output: Path) -> tuple[Result, list[float]]:
     """``say`` run ROUNDS times: the last result, and each run's speed over real time. One
     run of a few seconds swings by a fifth on a shared machine; their median does less."""
     speeds = []
