@@ -265,7 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser(
         "bench",
         help="measure speed and memory on this machine",
-        description="Time each stage and report throughput ratios.",
+        description="Time each stage and report throughput ratios; text → MP4 end to end "
+        "is the median of three runs, printed with the slowest and fastest.",
     )
     bench.add_argument(
         "--seconds", type=float, default=10.0, help="length of speech to render (default: 10)"
